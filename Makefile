@@ -1,0 +1,39 @@
+# `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
+TORCH := torch==2.13.0
+
+.PHONY: install demo test test-fast test-slow bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	rm -rf .demo-store
+	$(BIN)/ingest samples/ --config samples/demo.yaml
+	$(BIN)/ingest-query "What is the return policy for damaged goods?" -k 3 --config samples/demo.yaml
+	$(BIN)/ingest-query "空气质量监测站点如何布设？" -k 3 --config samples/demo.yaml
+
+test-fast: install
+	$(BIN)/python -m pytest -q
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+test: test-fast test-slow
+
+bench: install
+	$(BIN)/python bench/ingest_speed.py
+
+clean:
+	rm -rf $(VENV) .store .demo-store

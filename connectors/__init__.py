@@ -1,0 +1,71 @@
+"""Connectors: one reader per file format, chosen by file suffix.
+
+``read_document(path, options)`` is the single entry point; it either returns a
+:class:`Document` or raises :class:`ConnectorError` with a category.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from connectors.base import ConnectorError, Document, ErrorCategory, Section
+from connectors.docx import read_docx
+from connectors.html import read_html
+from connectors.options import ReadOptions
+from connectors.pdf import read_pdf
+from connectors.text import read_markdown, read_text
+
+Reader = Callable[[Path, ReadOptions], Document]
+
+CONNECTORS: dict[str, Reader] = {
+    ".pdf": read_pdf,
+    ".docx": read_docx,
+    ".html": read_html,
+    ".htm": read_html,
+    ".txt": read_text,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
+}
+
+# Formats users often drop in the same folders, with what to do about them.
+_UNSUPPORTED_HINTS = {
+    ".doc": "legacy Word .doc is not supported; save it as .docx",
+    ".rtf": "RTF is not supported; save it as .docx",
+    ".odt": "OpenDocument text is not supported; save it as .docx",
+    ".pptx": "PowerPoint files are not supported",
+    ".xlsx": "Excel files are not supported",
+    ".epub": "EPUB is not supported",
+}
+
+__all__ = [
+    "CONNECTORS", "ConnectorError", "Document", "ErrorCategory", "ReadOptions", "Section",
+    "read_document", "supported_suffixes",
+]
+
+
+def supported_suffixes() -> list[str]:
+    return sorted(CONNECTORS)
+
+
+def read_document(path: Path, options: ReadOptions | None = None) -> Document:
+    """Read one file with the connector for its suffix."""
+    suffix = path.suffix.lower()
+    reader = CONNECTORS.get(suffix)
+    if reader is None:
+        hint = _UNSUPPORTED_HINTS.get(suffix, f"no connector for '{suffix or '(no suffix)'}' files")
+        supported = ", ".join(supported_suffixes())
+        raise ConnectorError(path, ErrorCategory.UNSUPPORTED, f"{hint} (supported: {supported})")
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise ConnectorError(path, ErrorCategory.CORRUPT, f"cannot read file: {error}") from error
+    if size == 0:
+        raise ConnectorError(path, ErrorCategory.EMPTY, "the file is empty (0 bytes)")
+    try:
+        document = reader(path, options or ReadOptions())
+    except OSError as error:
+        raise ConnectorError(path, ErrorCategory.CORRUPT, f"cannot read file: {error}") from error
+    if not document.has_text:
+        raise ConnectorError(path, ErrorCategory.EMPTY, "the file holds no text")
+    return document

@@ -1,0 +1,78 @@
+"""HTML files: visible text in reading order, split at headings, boilerplate dropped.
+
+Parsing is done by BeautifulSoup on lxml, which never runs scripts and never fetches
+anything: images, stylesheets and frames stay unresolved references.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
+from connectors.base import Document, SectionBuilder
+from connectors.encoding import decode_bytes
+from connectors.options import ReadOptions
+
+# Elements that never hold the page's own content.
+_DROP_TAGS = [
+    "script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form",
+    "iframe", "svg", "canvas", "button", "select", "textarea", "object", "embed", "head",
+]
+_DROP_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary"}
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+# Elements after which the text continues on a new line (paragraph-like blocks).
+_BLOCKS = {
+    "p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "pre",
+    "blockquote", "table", "tr", "figure", "figcaption", "caption", "address", "hr", "br",
+    "thead", "tbody", "tfoot",
+}
+
+
+def _walk(node: Tag, out: SectionBuilder) -> None:
+    for child in node.children:
+        if isinstance(child, Comment):
+            continue
+        if isinstance(child, NavigableString):
+            out.add(str(child))
+            continue
+        if not isinstance(child, Tag):
+            continue
+        name = child.name.lower()
+        if name in _HEADINGS:
+            title = " ".join(child.get_text(" ").split())
+            if title:
+                out.heading(_HEADINGS[name], title)
+            continue
+        if name in ("td", "th"):
+            out.add(" | ")
+        if name in _BLOCKS:
+            out.add("\n")
+        _walk(child, out)
+        if name in _BLOCKS:
+            out.add("\n")
+
+
+def _drop_boilerplate(soup: BeautifulSoup) -> None:
+    for tag in soup.find_all(_DROP_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(attrs={"role": True}):
+        if not tag.decomposed and str(tag.get("role", "")).lower() in _DROP_ROLES:
+            tag.decompose()
+    for tag in soup.find_all(attrs={"hidden": True}):
+        if not tag.decomposed:
+            tag.decompose()
+
+
+def parse_html(markup: str, path: Path) -> Document:
+    """Build a document from already-decoded HTML (also used for tests and other connectors)."""
+    soup = BeautifulSoup(markup, "lxml")
+    title = " ".join(soup.title.get_text(" ").split()) if soup.title else ""
+    _drop_boilerplate(soup)
+    builder = SectionBuilder()
+    _walk(soup.body or soup, builder)
+    return Document(path=path, file_type="html", sections=builder.finish(), title=title)
+
+
+def read_html(path: Path, options: ReadOptions) -> Document:
+    return parse_html(decode_bytes(path.read_bytes(), is_html=True), path)

@@ -1,0 +1,13 @@
+"""Settings a connector may need, passed in by the caller so connectors never read config files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """``pdf_passwords`` are tried after the empty password; headers and footers of Word files are opt-in."""
+
+    pdf_passwords: tuple[str, ...] = ()
+    docx_headers_footers: bool = False

@@ -1,0 +1,133 @@
+"""Command-line entry points. Thin: parse arguments, call the library, print, map errors to exit codes.
+
+Exit codes: 0 every file was handled, 1 some file failed, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from pipeline.config import load_settings
+from pipeline.errors import IngestError
+from pipeline.ingest import Ingestor
+from pipeline.query import Retriever
+from pipeline.records import RunReport
+
+EXIT_OK, EXIT_FILES_FAILED, EXIT_USAGE = 0, 1, 2
+_ERRORS_SHOWN = 20
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep its usage line
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="settings file (default: $INGEST_CONFIG, else ./config.yaml, else built-in defaults)")
+    parser.add_argument("--model", metavar="NAME", help="model name from the config's registry (default: default_model)")
+    parser.add_argument("--collection", metavar="NAME", help="Chroma collection (default: <store.collection_prefix>-<model>)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of text")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # pypdf warns about every recoverable defect of a PDF; the run report says what matters.
+    logging.getLogger("pypdf").setLevel(logging.INFO if verbose else logging.ERROR)
+
+
+def ingest_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ingest",
+        description="Read PDF, Word, HTML, text and Markdown files, chunk them, embed them and store them in Chroma.",
+        epilog="example: ingest docs/ reports/2024.pdf --model minilm --json > report.json",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (folders are walked recursively)")
+    _common(parser)
+    return parser
+
+
+def _print_summary(report: RunReport) -> None:
+    print(
+        f"ingested {report.files_ingested} of {report.files_seen} files into '{report.collection}' "
+        f"in {report.seconds:.1f} s: {report.chunks_added} chunks added, {report.chunks_embedded} embedded, "
+        f"{report.chunks_deleted} deleted, {report.truncated_chunks} truncated"
+    )
+    if not report.errors:
+        return
+    counts = ", ".join(f"{name} {count}" for name, count in report.error_counts().items())
+    print(f"{report.files_failed} files not ingested ({counts}):")
+    for error in report.errors[:_ERRORS_SHOWN]:
+        print(f"  [{error.category}] {error.path}: {error.message}")
+    if len(report.errors) > _ERRORS_SHOWN:
+        print(f"  ... and {len(report.errors) - _ERRORS_SHOWN} more (use --json for all)")
+
+
+def ingest_main(argv: Sequence[str] | None = None) -> int:
+    args = ingest_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        settings = load_settings(args.config)
+        ingestor = Ingestor(settings=settings, model=args.model, collection=args.collection)
+        report = ingestor.run(args.paths, progress=sys.stderr.isatty() and not args.json)
+    except IngestError as error:
+        print(f"ingest: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_summary(report)
+    return EXIT_FILES_FAILED if report.files_failed else EXIT_OK
+
+
+def query_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ingest-query",
+        description="Find the stored chunks most similar to a question.",
+        epilog='example: ingest-query "how is the budget approved?" -k 5 --where \'{"file_type": "pdf"}\'',
+    )
+    parser.add_argument("text", metavar="TEXT", help="the question or search text")
+    parser.add_argument("-k", type=int, default=10, metavar="N", help="how many chunks to return (default: 10)")
+    parser.add_argument("--where", metavar="JSON", help='metadata filter in Chroma syntax, e.g. \'{"file_type": "pdf"}\'')
+    _common(parser)
+    return parser
+
+
+def query_main(argv: Sequence[str] | None = None) -> int:
+    args = query_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        where = json.loads(args.where) if args.where else None
+    except json.JSONDecodeError as error:
+        print(f"ingest-query: error: --where is not valid JSON: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        retriever = Retriever(settings=load_settings(args.config), model=args.model, collection=args.collection)
+        hits = retriever.search(args.text, k=args.k, where=where)
+    except IngestError as error:
+        print(f"ingest-query: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as error:  # Chroma rejects a malformed filter with ValueError
+        print(f"ingest-query: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for rank, hit in enumerate(hits, 1):
+        where_found = hit.source + (f", page {hit.page}" if hit.page else "")
+        if hit.heading_path:
+            where_found += f", {hit.heading_path}"
+        snippet = " ".join(hit.text.split())
+        print(f"{rank:2d}. {hit.score:.3f}  {where_found}\n    {snippet[:300]}{'...' if len(snippet) > 300 else ''}")
+    if not hits:
+        print("no matching chunks")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(ingest_main())

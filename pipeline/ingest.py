@@ -1,0 +1,260 @@
+"""The line: read -> prepare -> embed -> store, file by file, returning a report.
+
+Files are read and chunked in a background thread a few files ahead of the embedder,
+so parsing overlaps with the model. Chunks of several files are embedded together in
+full batches; a file is written to the store only once all of its chunks have vectors,
+so a failure never leaves a file half-written. Chunk ids come from the content, so
+running the same folder twice writes nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from connectors import ConnectorError, ErrorCategory, ReadOptions, read_document
+from pipeline.config import Settings, load_settings
+from pipeline.embed import EmbedStage
+from pipeline.errors import EmbeddingError
+from pipeline.models import Embedder, load_embedder
+from pipeline.prepare import Chunker, clean_sections
+from pipeline.records import Chunk, FileError, RunReport
+from pipeline.store import ChromaStore, collection_name
+from pipeline.walk import walk_files
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class PreparedFile:
+    """A file read and chunked, or the reason it could not be."""
+
+    path: Path
+    chunks: list[Chunk] = field(default_factory=list)
+    pages_without_text: int = 0
+    error: FileError | None = None
+
+
+@dataclass
+class _FileWork:
+    """A file waiting for vectors: only chunks the store does not already hold are embedded."""
+
+    prepared: PreparedFile
+    new_chunks: list[Chunk]
+    stale_ids: set[str]
+    vectors: np.ndarray
+    missing: int
+    error: str | None = None
+
+
+def prefetch(func: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[R]:
+    """``map(func, items)`` in order, computed by one background thread up to ``window`` items ahead."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
+    iterator = iter(items)
+    futures: deque[Future[R]] = deque(pool.submit(func, item) for item in islice(iterator, window))
+    try:
+        while futures:
+            result = futures.popleft().result()
+            for item in islice(iterator, 1):
+                futures.append(pool.submit(func, item))
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Ingestor:
+    """Wires the stages for one model and one collection; ``run`` ingests paths."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        model: str | None = None,
+        collection: str | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.model_name, spec = settings.model_spec(model)
+        self.embedder = embedder or load_embedder(self.model_name, spec)
+        self.collection = collection or collection_name(settings.store.collection_prefix, self.model_name)
+        self.read_options = ReadOptions(
+            pdf_passwords=settings.connectors.pdf_passwords,
+            docx_headers_footers=settings.connectors.docx_headers_footers,
+        )
+        self._ready = False
+
+    def warm_up(self) -> None:
+        if self._ready:
+            return
+        self.embed_stage = EmbedStage(embedder=self.embedder, retry=self.settings.retry)
+        self.embed_stage.warm_up()
+        self.chunker = Chunker(
+            count_tokens=self.embedder.count_tokens,
+            max_tokens=self.embedder.max_tokens,
+            settings=self.settings.chunking,
+        )
+        self.store = ChromaStore(
+            path=self.settings.store.path,
+            collection=self.collection,
+            model_name=self.model_name,
+            dimension=self.embedder.dimension,
+            fingerprint=self.embedder.fingerprint,
+            upsert_batch_size=self.settings.store.upsert_batch_size,
+        )
+        self.store.warm_up()
+        self._ready = True
+
+    def prepare(self, path: Path) -> PreparedFile:
+        """Read, clean and chunk one file; any failure becomes a categorised error."""
+        try:
+            document = read_document(path, self.read_options)
+            sections = clean_sections(document, self.settings.cleaning)
+            chunks = self.chunker.chunk(document, sections)
+        except ConnectorError as error:
+            return PreparedFile(path, error=FileError(str(path), error.category.value, error.message))
+        except (RecursionError, MemoryError, Exception) as error:  # noqa: BLE001 - parsers raise anything on hostile input
+            log.debug("unexpected error reading %s", path, exc_info=True)
+            message = f"parser failed: {type(error).__name__}: {error}"
+            return PreparedFile(path, error=FileError(str(path), ErrorCategory.CORRUPT.value, message))
+        if not chunks:
+            message = "no chunk with content after cleaning (only whitespace, symbols or repeated lines)"
+            return PreparedFile(path, error=FileError(str(path), ErrorCategory.EMPTY.value, message))
+        return PreparedFile(path, chunks=chunks, pages_without_text=document.pages_without_text)
+
+    def run(self, paths: Iterable[str | os.PathLike[str]], *, progress: bool = False) -> RunReport:
+        started = time.perf_counter()
+        self.warm_up()
+        report = RunReport(model=self.model_name, collection=self.collection)
+        entries = list(walk_files(paths, self.settings.walk))
+        report.files_seen = len(entries)
+        bar = _progress_bar(len(entries), enabled=progress)
+        run = _Run(self, report, bar)
+        try:
+            for prepared in prefetch(self._prepare_entry, entries, self.settings.walk.prefetch_files):
+                run.add(prepared)
+            run.drain()
+        finally:
+            bar.close()
+            report.seconds = time.perf_counter() - started
+        return report
+
+    def _prepare_entry(self, entry: Path | FileError) -> PreparedFile:
+        if isinstance(entry, FileError):
+            return PreparedFile(Path(entry.path), error=entry)
+        return self.prepare(entry)
+
+
+class _Run:
+    """The state of one run: files waiting for vectors, and the chunks queued for the next batch."""
+
+    def __init__(self, ingestor: Ingestor, report: RunReport, bar) -> None:  # noqa: ANN001 - tqdm
+        self.ingestor = ingestor
+        self.store = ingestor.store
+        self.embed = ingestor.embed_stage
+        self.report = report
+        self.bar = bar
+        self.files: deque[_FileWork] = deque()
+        self.queue: deque[tuple[_FileWork, int]] = deque()
+
+    def add(self, prepared: PreparedFile) -> None:
+        if prepared.error is not None:
+            self.report.add_error(prepared.error.path, prepared.error.category, prepared.error.message)
+            self.bar.update(1)
+            return
+        limit = self.ingestor.embedder.max_tokens
+        self.report.truncated_chunks += sum(1 for chunk in prepared.chunks if chunk.tokens > limit)
+        self.report.pages_without_text += prepared.pages_without_text
+        stored = self.store.ids_for_doc(prepared.chunks[0].doc_id)
+        new = [chunk for chunk in prepared.chunks if chunk.id not in stored]
+        current = {chunk.id for chunk in prepared.chunks}
+        vectors = np.zeros((len(new), self.ingestor.embedder.dimension), dtype=np.float32)
+        work = _FileWork(prepared, new, stored - current, vectors, missing=len(new))
+        self.files.append(work)
+        self.queue.extend((work, index) for index in range(len(new)))
+        while len(self.queue) >= self.embed.batch_size:
+            self._embed_next()
+        self._write_finished()
+
+    def drain(self) -> None:
+        while self.queue:
+            self._embed_next()
+        self._write_finished()
+
+    def _embed_next(self) -> None:
+        batch = [self.queue.popleft() for _ in range(min(self.embed.batch_size, len(self.queue)))]
+        batch = [(work, index) for work, index in batch if work.error is None]
+        if not batch:
+            return
+        try:
+            self._embed_into(batch)
+        except EmbeddingError:
+            # Find out which files the failure belongs to; the others still get their vectors.
+            for work in dict.fromkeys(work for work, _ in batch):
+                try:
+                    self._embed_into([(w, i) for w, i in batch if w is work])
+                except EmbeddingError as error:
+                    work.error = str(error)
+                    work.missing = 0
+
+    def _embed_into(self, batch: list[tuple[_FileWork, int]]) -> None:
+        # Identical texts in one batch (boilerplate shared by files) are embedded once.
+        texts = list(dict.fromkeys(work.new_chunks[index].text for work, index in batch))
+        vectors = self.embed.run(texts)
+        self.report.chunks_embedded += len(texts)
+        by_text = dict(zip(texts, vectors))
+        for work, index in batch:
+            work.vectors[index] = by_text[work.new_chunks[index].text]
+            work.missing -= 1
+
+    def _write_finished(self) -> None:
+        while self.files and self.files[0].missing == 0:
+            work = self.files.popleft()
+            path = str(work.prepared.path)
+            if work.error is not None:
+                self.report.add_error(path, ErrorCategory.EMBEDDING_FAILED.value, work.error)
+            else:
+                # New chunks first, then the ones the file no longer has: a reader never sees it missing.
+                self.store.upsert(work.new_chunks, work.vectors)
+                self.report.chunks_deleted += self.store.delete(work.stale_ids)
+                self.report.chunks_added += len(work.new_chunks)
+                self.report.files_ingested += 1
+            self.bar.update(1)
+            self.bar.set_postfix(chunks=self.report.chunks_added, refresh=False)
+
+
+def _progress_bar(total: int, *, enabled: bool):  # noqa: ANN202 - tqdm
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", disable=not enabled, dynamic_ncols=True, desc="ingest")
+
+
+def ingest(
+    paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+    *,
+    config: Settings | str | os.PathLike[str] | None = None,
+    model: str | None = None,
+    collection: str | None = None,
+    progress: bool = False,
+) -> RunReport:
+    """Ingest files and folders into the store; returns what happened, file by file.
+
+    >>> report = ingest(["docs/"], model="minilm")          # doctest: +SKIP
+    >>> report.files_ingested, report.errors[:1]            # doctest: +SKIP
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    return Ingestor(settings=settings, model=model, collection=collection).run(paths, progress=progress)

