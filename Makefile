@@ -20,9 +20,9 @@ install: $(VENV)/.installed
 
 demo: install
 	rm -rf .demo-store
-	$(BIN)/ingest samples/ --config samples/demo.yaml
-	$(BIN)/ingest-query "What is the return policy for damaged goods?" -k 3 --config samples/demo.yaml
-	$(BIN)/ingest-query "空气质量监测站点如何布设？" -k 3 --config samples/demo.yaml
+	$(BIN)/ingest samples/ --config demo/config.yaml
+	$(BIN)/ingest-query "What is LayoutParser used for?" -k 3 --config demo/config.yaml
+	$(BIN)/ingest-query "项目的预算金额是多少？" -k 3 --config demo/config.yaml
 
 test-fast: install
 	$(BIN)/python -m pytest -q

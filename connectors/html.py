@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+import warnings
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag, XMLParsedAsHTMLWarning
 
 from connectors.base import Document, SectionBuilder
 from connectors.encoding import decode_bytes
@@ -66,7 +68,10 @@ def _drop_boilerplate(soup: BeautifulSoup) -> None:
 
 def parse_html(markup: str, path: Path) -> Document:
     """Build a document from already-decoded HTML (also used for tests and other connectors)."""
-    soup = BeautifulSoup(markup, "lxml")
+    with warnings.catch_warnings():
+        # XHTML is parsed as HTML on purpose: the same visible text, and no external entities.
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(markup, "lxml")
     title = " ".join(soup.title.get_text(" ").split()) if soup.title else ""
     _drop_boilerplate(soup)
     builder = SectionBuilder()
