@@ -48,7 +48,7 @@ class PreparedFile:
     error: FileError | None = None
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: one per file in flight
 class _FileWork:
     """A file waiting for vectors: only chunks the store does not already hold are embedded."""
 

@@ -62,6 +62,7 @@ class ChromaStore:
             return
         import chromadb
         from chromadb.config import Settings as ChromaSettings
+        from chromadb.errors import ChromaError, NotFoundError
 
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -77,11 +78,11 @@ class ChromaStore:
                 )
             else:
                 collection = client.get_collection(self.collection_name, embedding_function=None)
-        except (OSError, ValueError) as error:
-            if not create and "does not exist" in str(error):
-                raise StoreError(
-                    f"no collection '{self.collection_name}' in {self.path}; run `ingest` with this model first"
-                ) from error
+        except NotFoundError as error:
+            raise StoreError(
+                f"no collection '{self.collection_name}' in {self.path}; run `ingest` with this model first"
+            ) from error
+        except (ChromaError, OSError, ValueError) as error:
             raise StoreError(f"cannot open Chroma store at {self.path}: {error}") from error
         self._check(collection.metadata or {})
         self._max_batch = min(self.upsert_batch_size, client.get_max_batch_size())

@@ -1,0 +1,67 @@
+"""The command-line contract: JSON output, exit codes, clear errors."""
+
+import json
+from pathlib import Path
+
+import yaml
+
+from pipeline.cli import ingest_main, query_main
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "default_model": "fake",
+                "models": {"fake": {"kind": "hashing", "dimension": 32, "max_seq_length": 64}},
+                "store": {"path": "store"},
+            }
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_ingest_json_has_the_documented_keys_and_exit_code(tmp_path, corpus, capsys) -> None:
+    folder = corpus("pdflatex-outline.pdf", "fake.doc")
+    assert ingest_main([str(folder), "--config", str(_config(tmp_path)), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    for key in ("files_seen", "files_ingested", "files_failed", "chunks_added", "chunks_embedded",
+                "truncated_chunks", "seconds", "errors"):
+        assert key in report
+    assert report["files_seen"] == 2 and report["files_failed"] == 1
+    assert report["errors"][0]["category"] == "unsupported"
+    assert set(report["errors"][0]) == {"path", "category", "message"}
+
+
+def test_ingest_exits_0_when_every_file_is_handled_and_query_finds_pages(tmp_path, corpus, capsys) -> None:
+    folder = corpus("pdflatex-outline.pdf")
+    config = str(_config(tmp_path))
+    assert ingest_main([str(folder), "--config", config]) == 0
+    assert "ingested 1 of 1 files" in capsys.readouterr().out
+    assert query_main(["pdflatex outline", "-k", "2", "--config", config, "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 2
+    assert {"id", "score", "text", "source", "page", "heading_path", "metadata"} <= set(hits[0])
+    assert hits[0]["source"].endswith("pdflatex-outline.pdf") and hits[0]["page"] >= 1
+
+
+def test_bad_config_exits_2_and_names_the_key(tmp_path, corpus, capsys) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("chunking:\n  chunk_tokns: 100\n", encoding="utf-8")
+    assert ingest_main([str(corpus("fake.doc")), "--config", str(config)]) == 2
+    assert "chunking.chunk_tokns: unknown key" in capsys.readouterr().err
+
+
+def test_missing_path_and_bad_filter_are_usage_errors(tmp_path, capsys) -> None:
+    config = str(_config(tmp_path))
+    assert ingest_main([str(tmp_path / "nowhere"), "--config", config]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert query_main(["x", "--where", "{not json", "--config", config]) == 2
+    assert "--where" in capsys.readouterr().err
+
+
+def test_query_before_any_ingest_says_what_to_do(tmp_path, capsys) -> None:
+    assert query_main(["anything", "--config", str(_config(tmp_path))]) == 2
+    assert "run `ingest`" in capsys.readouterr().err
