@@ -35,7 +35,10 @@ class ModelSpec(_Settings):
     query_prefix: str = ""
     passage_prefix: str = ""
     normalize: bool = True
+    # Texts per forward pass. The batch stage hands the model up to batch_size * call_batches
+    # texts per call, which sentence-transformers sorts by length to cut padding.
     batch_size: int = Field(32, ge=1, le=4096)
+    call_batches: int = Field(8, ge=1, le=1024)
     device: str = "auto"
     # Overrides the model's own max_seq_length; never above what the model supports.
     max_seq_length: int | None = Field(None, ge=8)
@@ -82,7 +85,8 @@ class WalkSettings(_Settings):
     skip_hidden: bool = True
     follow_symlinks: bool = False
     max_file_mb: float = Field(200.0, gt=0)
-    # How many files are parsed ahead of the embedder, in a background thread.
+    # Files are parsed in worker processes (0: in a thread) up to this many files ahead.
+    prepare_workers: int = Field(1, ge=0, le=64)
     prefetch_files: int = Field(4, ge=1)
 
 

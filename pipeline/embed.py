@@ -25,13 +25,18 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (TransientEmbeddingError, Co
 
 
 class EmbedStage:
-    """Embeds batches of at most ``batch_size`` texts, validating every vector it returns."""
+    """Embeds texts in calls of at most ``call_size`` texts, validating every vector it returns.
 
-    def __init__(self, *, embedder: Embedder, retry: RetrySettings, batch_size: int | None = None) -> None:
+    One call holds several of the model's batches (``batch_size`` texts per forward pass):
+    sentence-transformers sorts a call's texts by length before batching them, so fewer
+    short chunks are padded to the length of long ones.
+    """
+
+    def __init__(self, *, embedder: Embedder, retry: RetrySettings, call_size: int | None = None) -> None:
         self.embedder = embedder
-        self.batch_size = batch_size or embedder.spec.batch_size
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        self.call_size = call_size or embedder.spec.batch_size * embedder.spec.call_batches
+        if self.call_size < 1:
+            raise ValueError("call_size must be at least 1")
         self.retry = retry
         self.calls = 0
 
@@ -48,15 +53,15 @@ class EmbedStage:
         )
 
     def run(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
-        """Vectors for ``texts`` in order; more texts than one batch are sent in several calls."""
+        """Vectors for ``texts`` in order; more texts than one call takes are sent in several calls."""
         for position, text in enumerate(texts):
             if not text or not text.strip():
                 raise EmptyInputError(f"text {position} of the batch is empty; empty input is never embedded")
         if not texts:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         parts = [
-            self._embed_batch(texts[start : start + self.batch_size], is_query)
-            for start in range(0, len(texts), self.batch_size)
+            self._embed_batch(texts[start : start + self.call_size], is_query)
+            for start in range(0, len(texts), self.call_size)
         ]
         return np.concatenate(parts)
 

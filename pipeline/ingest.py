@@ -1,8 +1,8 @@
 """The line: read -> prepare -> embed -> store, file by file, returning a report.
 
-Files are read and chunked in a background thread a few files ahead of the embedder,
-so parsing overlaps with the model. Chunks of several files are embedded together in
-full batches; a file is written to the store only once all of its chunks have vectors,
+Files are read and chunked in a worker process a few files ahead of the embedder, so
+parsing overlaps with the model. Chunks of several files are embedded together in
+full calls; a file is written to the store only once all of its chunks have vectors,
 so a failure never leaves a file half-written. Chunk ids come from the content, so
 running the same folder twice writes nothing new.
 """
@@ -13,39 +13,22 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from itertools import islice
-from pathlib import Path
-from typing import TypeVar
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
-from connectors import ConnectorError, ErrorCategory, ReadOptions, read_document
+from connectors import ErrorCategory, ReadOptions
 from pipeline.config import Settings, load_settings
 from pipeline.embed import EmbedStage
 from pipeline.errors import EmbeddingError
 from pipeline.models import Embedder, load_embedder
-from pipeline.prepare import Chunker, clean_sections
-from pipeline.records import Chunk, FileError, RunReport
+from pipeline.preparer import FilePreparer, PreparedFile, prepare_all
+from pipeline.records import Chunk, RunReport
 from pipeline.store import ChromaStore, collection_name
 from pipeline.walk import walk_files
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-@dataclass
-class PreparedFile:
-    """A file read and chunked, or the reason it could not be."""
-
-    path: Path
-    chunks: list[Chunk] = field(default_factory=list)
-    pages_without_text: int = 0
-    error: FileError | None = None
 
 
 @dataclass(eq=False)  # compared and hashed by identity: one per file in flight
@@ -58,21 +41,6 @@ class _FileWork:
     vectors: np.ndarray
     missing: int
     error: str | None = None
-
-
-def prefetch(func: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[R]:
-    """``map(func, items)`` in order, computed by one background thread up to ``window`` items ahead."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
-    iterator = iter(items)
-    futures: deque[Future[R]] = deque(pool.submit(func, item) for item in islice(iterator, window))
-    try:
-        while futures:
-            result = futures.popleft().result()
-            for item in islice(iterator, 1):
-                futures.append(pool.submit(func, item))
-            yield result
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Ingestor:
@@ -101,11 +69,14 @@ class Ingestor:
             return
         self.embed_stage = EmbedStage(embedder=self.embedder, retry=self.settings.retry)
         self.embed_stage.warm_up()
-        self.chunker = Chunker(
-            count_tokens=self.embedder.count_tokens,
+        self.preparer = FilePreparer(
+            read_options=self.read_options,
+            cleaning=self.settings.cleaning,
+            chunking=self.settings.chunking,
+            count_tokens=self.embedder.token_counter(),
             max_tokens=self.embedder.max_tokens,
-            settings=self.settings.chunking,
         )
+        self.preparer.chunker()  # fail now, not in a worker, on impossible chunking settings
         self.store = ChromaStore(
             path=self.settings.store.path,
             collection=self.collection,
@@ -117,23 +88,6 @@ class Ingestor:
         self.store.warm_up()
         self._ready = True
 
-    def prepare(self, path: Path) -> PreparedFile:
-        """Read, clean and chunk one file; any failure becomes a categorised error."""
-        try:
-            document = read_document(path, self.read_options)
-            sections = clean_sections(document, self.settings.cleaning)
-            chunks = self.chunker.chunk(document, sections)
-        except ConnectorError as error:
-            return PreparedFile(path, error=FileError(str(path), error.category.value, error.message))
-        except (RecursionError, MemoryError, Exception) as error:  # noqa: BLE001 - parsers raise anything on hostile input
-            log.debug("unexpected error reading %s", path, exc_info=True)
-            message = f"parser failed: {type(error).__name__}: {error}"
-            return PreparedFile(path, error=FileError(str(path), ErrorCategory.CORRUPT.value, message))
-        if not chunks:
-            message = "no chunk with content after cleaning (only whitespace, symbols or repeated lines)"
-            return PreparedFile(path, error=FileError(str(path), ErrorCategory.EMPTY.value, message))
-        return PreparedFile(path, chunks=chunks, pages_without_text=document.pages_without_text)
-
     def run(self, paths: Iterable[str | os.PathLike[str]], *, progress: bool = False) -> RunReport:
         started = time.perf_counter()
         self.warm_up()
@@ -143,18 +97,15 @@ class Ingestor:
         bar = _progress_bar(len(entries), enabled=progress)
         run = _Run(self, report, bar)
         try:
-            for prepared in prefetch(self._prepare_entry, entries, self.settings.walk.prefetch_files):
+            walk = self.settings.walk
+            prepared_files = prepare_all(self.preparer, entries, window=walk.prefetch_files, workers=walk.prepare_workers)
+            for prepared in prepared_files:
                 run.add(prepared)
             run.drain()
         finally:
             bar.close()
             report.seconds = time.perf_counter() - started
         return report
-
-    def _prepare_entry(self, entry: Path | FileError) -> PreparedFile:
-        if isinstance(entry, FileError):
-            return PreparedFile(Path(entry.path), error=entry)
-        return self.prepare(entry)
 
 
 class _Run:
@@ -184,7 +135,7 @@ class _Run:
         work = _FileWork(prepared, new, stored - current, vectors, missing=len(new))
         self.files.append(work)
         self.queue.extend((work, index) for index in range(len(new)))
-        while len(self.queue) >= self.embed.batch_size:
+        while len(self.queue) >= self.embed.call_size:
             self._embed_next()
         self._write_finished()
 
@@ -194,7 +145,7 @@ class _Run:
         self._write_finished()
 
     def _embed_next(self) -> None:
-        batch = [self.queue.popleft() for _ in range(min(self.embed.batch_size, len(self.queue)))]
+        batch = [self.queue.popleft() for _ in range(min(self.embed.call_size, len(self.queue)))]
         batch = [(work, index) for work, index in batch if work.error is None]
         if not batch:
             return

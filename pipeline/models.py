@@ -38,6 +38,8 @@ class Embedder(Protocol):
     @property
     def fingerprint(self) -> str: ...
     def count_tokens(self, text: str) -> int: ...
+    def token_counter(self) -> Callable[[str], int]:
+        """A picklable ``count_tokens``, for the preparation worker process."""
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray: ...
 
 
@@ -70,22 +72,32 @@ def _pick_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _token_counter(tokenizer) -> Callable[[str], int]:  # noqa: ANN001 - a transformers tokenizer
-    """A token counter that does not share state with the model's own tokenizer.
+class TokenCounter:
+    """Counts tokens with a private copy of a fast tokenizer; picklable, so worker processes can use it.
 
-    The model's tokenizer switches truncation on while it encodes; counting with it from
-    the preparation thread could then report a long text as fitting. A private copy of
-    the fast tokenizer, with truncation off, always gives the full count.
+    The model's own tokenizer switches truncation on while it encodes, so counting with it
+    could report a long text as fitting. This copy has truncation and padding off.
     """
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
-    from tokenizers import Tokenizer
 
-    counter = Tokenizer.from_str(backend.to_str())
-    counter.no_truncation()
-    counter.no_padding()
-    return lambda text: len(counter.encode(text, add_special_tokens=False).ids)
+    def __init__(self, tokenizer_json: str) -> None:
+        self.tokenizer_json = tokenizer_json
+        self._tokenizer = None
+
+    def __getstate__(self) -> dict[str, str]:
+        return {"tokenizer_json": self.tokenizer_json}
+
+    def __setstate__(self, state: dict[str, str]) -> None:
+        self.__init__(state["tokenizer_json"])
+
+    def __call__(self, text: str) -> int:
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_str(self.tokenizer_json)
+            tokenizer.no_truncation()
+            tokenizer.no_padding()
+            self._tokenizer = tokenizer
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
 
 class SentenceTransformerEmbedder:
@@ -117,7 +129,10 @@ class SentenceTransformerEmbedder:
         if self.spec.max_seq_length:
             model.max_seq_length = min(self.spec.max_seq_length, model.max_seq_length)
         self._model = model
-        self._counter = _token_counter(model.tokenizer)
+        backend = getattr(model.tokenizer, "backend_tokenizer", None)
+        if backend is None:
+            raise ModelError(f"model '{self.name}' has no fast tokenizer; token-sized chunking needs one")
+        self._counter = TokenCounter(backend.to_str())
         self._special_tokens = len(model.tokenizer("")["input_ids"])
         self._prefix_tokens = self.count_tokens(self.spec.passage_prefix) if self.spec.passage_prefix else 0
         log.info("loaded model %s from %s on %s", self.name, self._source, device)
@@ -149,9 +164,12 @@ class SentenceTransformerEmbedder:
             }
         )
 
-    def count_tokens(self, text: str) -> int:
+    def token_counter(self) -> Callable[[str], int]:
         self.warm_up()
-        return self._counter(text)
+        return self._counter
+
+    def count_tokens(self, text: str) -> int:
+        return self.token_counter()(text)
 
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
         prefix = self.spec.query_prefix if is_query else self.spec.passage_prefix
@@ -168,6 +186,10 @@ class SentenceTransformerEmbedder:
 _CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 # One token per CJK character (as BERT tokenizers do), one per run of other letters or digits.
 _HASH_TOKEN = re.compile(rf"[{_CJK_CHARS}]|[^\W_{_CJK_CHARS}]+")
+
+
+def count_hash_tokens(text: str) -> int:
+    return len(_HASH_TOKEN.findall(text))
 
 
 class HashingEmbedder:
@@ -198,8 +220,11 @@ class HashingEmbedder:
     def fingerprint(self) -> str:
         return _fingerprint({"kind": "hashing", "dimension": self.dimension, "max": self.max_tokens})
 
+    def token_counter(self) -> Callable[[str], int]:
+        return count_hash_tokens
+
     def count_tokens(self, text: str) -> int:
-        return len(_HASH_TOKEN.findall(text))
+        return count_hash_tokens(text)
 
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -26,9 +26,9 @@ class ScriptedEmbedder(HashingEmbedder):
         return self.mangle(vectors) if self.mangle else vectors
 
 
-def test_batches_respect_the_batch_size() -> None:
+def test_calls_respect_the_call_size() -> None:
     embedder = ScriptedEmbedder()
-    vectors = EmbedStage(embedder=embedder, retry=FAST_RETRY).run([f"text {n}" for n in range(10)])
+    vectors = EmbedStage(embedder=embedder, retry=FAST_RETRY, call_size=4).run([f"text {n}" for n in range(10)])
     assert vectors.shape == (10, 16)
     assert [len(batch) for batch in embedder.seen] == [4, 4, 2]
 

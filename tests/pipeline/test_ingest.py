@@ -1,12 +1,13 @@
 """The whole line on real files, with the hashing model and a real Chroma store."""
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from pipeline import Ingestor, ingest, query
 from pipeline.errors import EmbeddingError
-from pipeline.ingest import prefetch
+from pipeline.preparer import prefetch
 from pipeline.models import HashingEmbedder
 
 GOOD = ["pdflatex-outline.pdf", "category-level.docx", "procurement-zh.docx", "example-steelJIS-datasheet-utf-16.html"]
@@ -85,7 +86,8 @@ def test_permanent_embedding_failure_marks_only_that_file(corpus, make_settings)
 
 
 def test_prefetch_keeps_order_and_reraises() -> None:
-    assert list(prefetch(lambda n: n * n, range(20), window=3)) == [n * n for n in range(20)]
+    pool = ThreadPoolExecutor(max_workers=2)
+    assert list(prefetch(lambda n: n * n, range(20), window=3, executor=pool)) == [n * n for n in range(20)]
 
     def boom(n: int) -> int:
         if n == 5:
@@ -94,7 +96,7 @@ def test_prefetch_keeps_order_and_reraises() -> None:
 
     got = []
     try:
-        for value in prefetch(boom, range(10), window=2):
+        for value in prefetch(boom, range(10), window=2, executor=pool):
             got.append(value)
     except EmbeddingError:
         pass

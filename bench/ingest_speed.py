@@ -1,0 +1,85 @@
+"""How close the whole pipeline comes to the bare model's speed.
+
+Ingests a folder (parse + clean + chunk + embed + upsert) into a fresh store, then, in
+the same process, encodes exactly the texts that were stored with the bare
+``SentenceTransformer.encode`` at the same batch size, and prints both rates and their
+ratio. Model loading is excluded from both timings.
+
+    .venv/bin/python bench/ingest_speed.py                 # default: ~300 real PDF pages
+    .venv/bin/python bench/ingest_speed.py my/folder --model minilm
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pipeline import Ingestor, load_settings  # noqa: E402
+
+DEFAULT_FOLDERS = [
+    REPO.parent / "shared/data/docs/pdfminer-samples/samples",
+    REPO.parent / "shared/data/docs/py-pdf-sample-files",
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="*", type=Path, default=DEFAULT_FOLDERS, help="folders or files to ingest")
+    parser.add_argument("--config", type=Path, default=REPO / "config.yaml")
+    parser.add_argument("--model", help="model name from the registry (default: default_model)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+    settings = load_settings(args.config)
+    with tempfile.TemporaryDirectory() as store:
+        settings = settings.model_copy(update={"store": settings.store.model_copy(update={"path": Path(store)})})
+        ingestor = Ingestor(settings=settings, model=args.model)
+        ingestor.warm_up()
+        embedder = ingestor.embedder
+        embedder.encode(["warm-up"] * 4)
+
+        started = time.perf_counter()
+        report = ingestor.run(args.paths)
+        pipeline_s = time.perf_counter() - started
+
+        texts = ingestor.store.collection.get(include=["documents"])["documents"]
+        model = embedder.model
+        started = time.perf_counter()
+        model.encode(texts, batch_size=embedder.spec.batch_size, normalize_embeddings=embedder.spec.normalize,
+                     show_progress_bar=False)
+        bare_s = time.perf_counter() - started
+
+    figures = {
+        "model": report.model,
+        "files_ingested": report.files_ingested,
+        "files_failed": report.files_failed,
+        "chunks": len(texts),
+        "truncated_chunks": report.truncated_chunks,
+        "pipeline_s": round(pipeline_s, 2),
+        "bare_encode_s": round(bare_s, 2),
+        "pipeline_chunks_per_s": round(len(texts) / pipeline_s, 2),
+        "bare_chunks_per_s": round(len(texts) / bare_s, 2),
+        "ratio": round(bare_s / pipeline_s, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        for key, value in figures.items():
+            print(f"{key:>24}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

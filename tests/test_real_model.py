@@ -1,0 +1,54 @@
+"""The real default model, offline, end to end. Slow: run with `pytest -m slow`."""
+
+from pathlib import Path
+
+import pytest
+
+from pipeline import Ingestor, ingest, query
+from pipeline.config import settings_from_dict
+from pipeline.models import load_embedder
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def real_settings(tmp_path_factory):  # noqa: ANN001, ANN201
+    store = tmp_path_factory.mktemp("real") / "store"
+    return settings_from_dict({"store": {"path": str(store)}})
+
+
+def test_default_model_loads_offline_from_its_package(real_settings, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    name, spec = real_settings.model_spec(None)
+    embedder = load_embedder(name, spec)
+    assert embedder.dimension == 384
+    # 256 positions minus [CLS] and [SEP].
+    assert embedder.max_tokens == 254
+    vectors = embedder.encode(["a budget is approved by the council"])
+    assert vectors.shape == (1, 384)
+
+
+def test_real_model_ingests_and_finds_the_right_page(real_settings, corpus) -> None:
+    folder = corpus("pdflatex-outline.pdf", "procurement-zh.docx", "category-level.docx")
+    report = ingest(folder, config=real_settings)
+    assert report.files_failed == 0
+    assert report.truncated_chunks == 0
+    hits = query("Call me Ishmael, I thought I would sail about", k=3, config=real_settings)
+    assert hits[0].source.endswith("category-level.docx")
+    assert hits[0].score > 0.5
+
+
+def test_no_chunk_is_longer_than_the_model_takes(real_settings, corpus) -> None:
+    # Chinese text is where character-based splitters overshoot the model's token limit.
+    folder = corpus("procurement-zh.docx", folder="zh")
+    ingestor = Ingestor(settings=real_settings)
+    ingestor.warm_up()
+    prepared = ingestor.prepare(folder / "procurement-zh.docx")
+    limit = ingestor.embedder.max_tokens
+    assert len(prepared.chunks) > 20
+    assert max(chunk.tokens for chunk in prepared.chunks) <= limit
+    # Measured with the model's own tokenizer, as it will see the text.
+    tokenizer = ingestor.embedder.model.tokenizer
+    assert all(len(tokenizer(c.text)["input_ids"]) <= 256 for c in prepared.chunks)
+    # Chunks are well filled, not cut into tiny pieces.
+    assert sum(c.tokens for c in prepared.chunks) / len(prepared.chunks) > limit / 3
