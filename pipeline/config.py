@@ -87,7 +87,7 @@ class WalkSettings(_Settings):
     max_file_mb: float = Field(200.0, gt=0)
     # Files are parsed in worker processes (0: in a thread) up to this many files ahead.
     prepare_workers: int = Field(1, ge=0, le=64)
-    prefetch_files: int = Field(4, ge=1)
+    prefetch_files: int = Field(32, ge=1)
 
 
 class RetrySettings(_Settings):

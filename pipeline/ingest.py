@@ -98,7 +98,9 @@ class Ingestor:
         run = _Run(self, report, bar)
         try:
             walk = self.settings.walk
-            prepared_files = prepare_all(self.preparer, entries, window=walk.prefetch_files, workers=walk.prepare_workers)
+            prepared_files = prepare_all(
+                self.preparer, entries, window=walk.prefetch_files, workers=walk.prepare_workers,
+            )
             for prepared in prepared_files:
                 run.add(prepared)
             run.drain()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -78,6 +79,9 @@ _worker: tuple[FilePreparer, Chunker] | None = None
 
 def _init_worker(preparer: FilePreparer) -> None:
     global _worker
+    # The model is the bottleneck: parsing takes the CPU time the model leaves idle,
+    # rather than slowing every forward pass down by competing for the cores.
+    os.nice(10)
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     _worker = (preparer, preparer.chunker())
 
@@ -88,7 +92,12 @@ def _prepare_in_worker(entry: Path | FileError) -> PreparedFile:
     return preparer.prepare(entry, chunker)
 
 
-def prefetch(func: Callable[[T], R], items: Iterable[T], window: int, executor: Executor) -> Iterator[R]:
+def prefetch(
+    func: Callable[[T], R],
+    items: Iterable[T],
+    window: int,
+    executor: Executor,
+) -> Iterator[R]:
     """``map(func, items)`` in order, computed by ``executor`` up to ``window`` items ahead."""
     iterator = iter(items)
     futures: deque[Future[R]] = deque(executor.submit(func, item) for item in islice(iterator, window))
@@ -99,8 +108,23 @@ def prefetch(func: Callable[[T], R], items: Iterable[T], window: int, executor: 
         yield result
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """fork where the platform has it, else spawn.
+
+    spawn re-runs the caller's main script in the worker, which breaks any script that
+    calls ``ingest()`` without an ``if __name__ == "__main__"`` guard. A forked worker
+    never touches the model or the store it inherits; it only parses and counts tokens.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
 def prepare_all(
-    preparer: FilePreparer, entries: Iterable[Path | FileError], *, window: int, workers: int
+    preparer: FilePreparer,
+    entries: Iterable[Path | FileError],
+    *,
+    window: int,
+    workers: int,
 ) -> Iterator[PreparedFile]:
     """Prepared files in order; ``workers`` processes parse ahead (0: a thread, for small runs)."""
     if workers == 0:
@@ -108,10 +132,9 @@ def prepare_all(
         executor: Executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
         func: Callable[[Path | FileError], PreparedFile] = lambda entry: preparer.prepare(entry, chunker)  # noqa: E731
     else:
-        # spawn, not fork: the parent holds model threads that a forked child would inherit broken.
         executor = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=_worker_context(),
             initializer=_init_worker,
             initargs=(preparer,),
         )
