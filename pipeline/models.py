@@ -115,6 +115,9 @@ class SentenceTransformerEmbedder:
         if self._local:
             # A local folder must never trigger a download, also for its tokenizer files.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # Idle OpenMP threads sleep instead of spinning, leaving the CPU to the parsing
+        # worker between forward passes (only takes effect if torch is not loaded yet).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 

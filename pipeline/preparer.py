@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -79,9 +78,6 @@ _worker: tuple[FilePreparer, Chunker] | None = None
 
 def _init_worker(preparer: FilePreparer) -> None:
     global _worker
-    # The model is the bottleneck: parsing takes the CPU time the model leaves idle,
-    # rather than slowing every forward pass down by competing for the cores.
-    os.nice(10)
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     _worker = (preparer, preparer.chunker())
 
