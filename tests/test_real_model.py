@@ -43,7 +43,7 @@ def test_no_chunk_is_longer_than_the_model_takes(real_settings, corpus) -> None:
     folder = corpus("procurement-zh.docx", folder="zh")
     ingestor = Ingestor(settings=real_settings)
     ingestor.warm_up()
-    prepared = ingestor.prepare(folder / "procurement-zh.docx")
+    prepared = ingestor.preparer.prepare(folder / "procurement-zh.docx")
     limit = ingestor.embedder.max_tokens
     assert len(prepared.chunks) > 20
     assert max(chunk.tokens for chunk in prepared.chunks) <= limit
