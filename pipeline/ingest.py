@@ -167,6 +167,8 @@ class _Run:
         texts = list(dict.fromkeys(work.new_chunks[index].text for work, index in batch))
         vectors = self.embed.run(texts)
         self.report.chunks_embedded += len(texts)
+        # A large file can take minutes; the chunk count shows the run is moving.
+        self.bar.set_postfix(embedded=self.report.chunks_embedded, stored=self.report.chunks_added)
         by_text = dict(zip(texts, vectors))
         for work, index in batch:
             work.vectors[index] = by_text[work.new_chunks[index].text]
@@ -185,7 +187,6 @@ class _Run:
                 self.report.chunks_added += len(work.new_chunks)
                 self.report.files_ingested += 1
             self.bar.update(1)
-            self.bar.set_postfix(chunks=self.report.chunks_added, refresh=False)
 
 
 def _progress_bar(total: int, *, enabled: bool):  # noqa: ANN202 - tqdm

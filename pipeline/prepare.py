@@ -18,6 +18,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from connectors import Document, Section
 from pipeline.config import ChunkingSettings, CleaningSettings
+from pipeline.errors import ConfigError
 from pipeline.records import Chunk, document_id
 
 # Most to least preferred. Full-width marks are listed too, although NFKC turns
@@ -156,7 +157,9 @@ class Chunker:
     ) -> None:
         size = min(settings.chunk_tokens or max_tokens, max_tokens)
         if settings.overlap_tokens >= size:
-            raise ValueError(f"chunking.overlap_tokens ({settings.overlap_tokens}) must be below the chunk size ({size})")
+            raise ConfigError(
+                f"chunking.overlap_tokens ({settings.overlap_tokens}) must be below the chunk size ({size} tokens)"
+            )
         # The splitter measures each piece more than once; remembering counts halves tokenizer calls.
         self.count_tokens = functools.lru_cache(maxsize=8192)(count_tokens)
         self.max_tokens = max_tokens

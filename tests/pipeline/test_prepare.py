@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 
 from connectors import Document, Section
-from pipeline.config import ChunkingSettings, CleaningSettings
+from pipeline.config import ChunkingSettings, CleaningSettings, ModelSpec
+from pipeline.errors import ConfigError
 from pipeline.models import HashingEmbedder
-from pipeline.config import ModelSpec
 from pipeline.prepare import Chunker, clean_sections, cleaned_text, normalize_text, remove_repeated_lines
 
 COUNT = HashingEmbedder(name="t", spec=ModelSpec(kind="hashing", dimension=8)).count_tokens
@@ -116,5 +116,5 @@ def test_layout_debris_is_not_a_chunk() -> None:
 
 
 def test_overlap_must_be_smaller_than_chunk() -> None:
-    with pytest.raises(ValueError, match="overlap"):
+    with pytest.raises(ConfigError, match="overlap_tokens"):
         Chunker(count_tokens=COUNT, max_tokens=16, settings=ChunkingSettings(overlap_tokens=16))
