@@ -22,6 +22,7 @@ demo: install
 	rm -rf .demo-store
 	$(BIN)/ingest samples/ --config demo/config.yaml
 	$(BIN)/ingest-query "What is LayoutParser used for?" -k 3 --config demo/config.yaml
+	@echo "all-MiniLM-L6-v2 is an English model; for Chinese, register a multilingual one in config.yaml:"
 	$(BIN)/ingest-query "项目的预算金额是多少？" -k 3 --config demo/config.yaml
 
 test-fast: install
