@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from pipeline.cjk import CJK_RANGES
 from pipeline.config import ModelSpec
 from pipeline.errors import ModelError
 
@@ -137,7 +138,9 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"model '{self.name}' has no fast tokenizer; token-sized chunking needs one")
         self._counter = TokenCounter(backend.to_str())
         self._special_tokens = len(model.tokenizer("")["input_ids"])
-        self._prefix_tokens = self.count_tokens(self.spec.passage_prefix) if self.spec.passage_prefix else 0
+        # A prefix tokenised apart from the text can differ by one token at the seam: keep one spare.
+        prefix = self.spec.passage_prefix
+        self._prefix_tokens = self.count_tokens(prefix) + 1 if prefix else 0
         log.info("loaded model %s from %s on %s", self.name, self._source, device)
 
     @property
@@ -186,9 +189,8 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-_CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 # One token per CJK character (as BERT tokenizers do), one per run of other letters or digits.
-_HASH_TOKEN = re.compile(rf"[{_CJK_CHARS}]|[^\W_{_CJK_CHARS}]+")
+_HASH_TOKEN = re.compile(rf"[{CJK_RANGES}]|[^\W_{CJK_RANGES}]+")
 
 
 def count_hash_tokens(text: str) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from connectors import Document, Section
+from pipeline.cjk import CJK_RANGES
 from pipeline.config import ChunkingSettings, CleaningSettings
 from pipeline.errors import ConfigError
 from pipeline.records import Chunk, document_id
@@ -27,16 +28,16 @@ SEPARATORS = [
     "\n\n", "\n", "。", "！", "？", "!", "?", ". ", "；", ";", "，", ",", "、", " ", "",
 ]
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+
 _PAGE_BREAKS = re.compile(r"[\x0b\x0c\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\ufeff\ufffe]")
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(?=[a-z])")
-_CJK_BREAK = re.compile(rf"(?<=[{_CJK}])\n(?=[{_CJK}])")
+_CJK_BREAK = re.compile(rf"(?<=[{CJK_RANGES}])\n(?=[{CJK_RANGES}])")
 # A single line break not after a sentence end: PDF layout, not a paragraph.
 _SOFT_BREAK = re.compile(r"(?<![.!?:;。！？；:])\n(?!\n)")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_WORD_CHAR = re.compile(rf"[0-9A-Za-z{_CJK}]|[^\W_]")
+_WORD_CHAR = re.compile(rf"[0-9A-Za-z{CJK_RANGES}]|[^\W_]")
 _DIGITS = re.compile(r"\d+")
 
 
