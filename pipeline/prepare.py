@@ -27,8 +27,6 @@ from pipeline.records import Chunk, document_id
 SEPARATORS = [
     "\n\n", "\n", "。", "！", "？", "!", "?", ". ", "；", ";", "，", ",", "、", " ", "",
 ]
-
-
 _PAGE_BREAKS = re.compile(r"[\x0b\x0c\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\ufeff\ufffe]")
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(?=[a-z])")
