@@ -71,6 +71,8 @@ class ChunkingSettings(_Settings):
 
 
 class CleaningSettings(_Settings):
+    # Repair mojibake (text decoded with the wrong encoding and saved again) with ftfy.
+    fix_mojibake: bool = True
     # Lines repeated at the top or bottom of most PDF pages (running headers, page numbers).
     remove_repeated_lines: bool = True
     repeated_line_min_share: float = Field(0.6, gt=0.0, le=1.0)

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import ftfy
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from connectors import Document, Section
@@ -86,7 +87,11 @@ def remove_repeated_lines(pages: list[str], min_share: float) -> list[str]:
 
 def clean_sections(document: Document, settings: CleaningSettings) -> list[Section]:
     """The document's sections with cleaned text; sections left empty are dropped."""
-    texts = [unicodedata.normalize("NFKC", s.text) for s in document.sections]
+    texts = [section.text for section in document.sections]
+    if settings.fix_mojibake:
+        # UTF-8 read as cp1252 and saved again ("â€™" for "’") is common in real files.
+        texts = [ftfy.fix_encoding(text) for text in texts]
+    texts = [unicodedata.normalize("NFKC", text) for text in texts]
     if document.file_type == "pdf" and settings.remove_repeated_lines:
         texts = remove_repeated_lines(texts, settings.repeated_line_min_share)
     cleaned = []

@@ -29,6 +29,12 @@ def test_control_characters_go_and_whitespace_folds() -> None:
     assert normalize_text("a\x00b\u200b c \t\t d\n\n\n\ne\x0cf") == "ab c d\n\ne\nf"
 
 
+def test_mojibake_is_repaired_and_clean_chinese_left_alone() -> None:
+    document = _doc(Section("Norwich won 2\u00e2\u0080\u00930 in the caf\u00c3\u00a9."), Section("采购单位应当提交文件。"))
+    texts = [section.text for section in clean_sections(document, CleaningSettings())]
+    assert texts == ["Norwich won 2\u20130 in the café.", "采购单位应当提交文件。"]
+
+
 def test_pdf_line_wrapping_is_undone() -> None:
     document = _doc(Section("The inform-\nation was wrap-\nped across lines.\nNext sentence.", page=1), file_type="pdf")
     [section] = clean_sections(document, CleaningSettings())
