@@ -88,7 +88,7 @@ class WalkSettings(_Settings):
     follow_symlinks: bool = False
     max_file_mb: float = Field(200.0, gt=0)
     # Files are parsed in worker processes (0: in a thread) up to this many files ahead.
-    prepare_workers: int = Field(1, ge=0, le=64)
+    prepare_workers: int = Field(2, ge=0, le=64)
     prefetch_files: int = Field(32, ge=1)
 
 

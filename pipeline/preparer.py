@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -78,6 +79,10 @@ _worker: tuple[FilePreparer, Chunker] | None = None
 
 def _init_worker(preparer: FilePreparer) -> None:
     global _worker
+    # The model keeps every core busy; parsing at the lowest priority takes only what it
+    # leaves, instead of stalling the model's threads at their synchronisation points.
+    # When the model waits for files, all workers parse at full speed.
+    os.nice(19)
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     _worker = (preparer, preparer.chunker())
 
