@@ -1,7 +1,7 @@
 """The line: read -> prepare -> embed -> store, file by file, returning a report.
 
-Files are read and chunked in a worker process a few files ahead of the embedder, so
-parsing overlaps with the model. Chunks of several files are embedded together in
+Files are read and chunked in worker processes, a bounded number of files ahead of the
+embedder, so parsing overlaps with the model. Chunks of several files are embedded together in
 full calls; a file is written to the store only once all of its chunks have vectors,
 so a failure never leaves a file half-written. Chunk ids come from the content, so
 running the same folder twice writes nothing new.

@@ -1,8 +1,8 @@
-"""Reading and chunking files ahead of the embedder, in a worker process.
+"""Reading and chunking files ahead of the embedder, in worker processes.
 
 Parsing is pure Python (pypdf, python-docx); run in a thread it would hold the GIL the
 model needs between its tensor operations, and slow the model down more than it saves.
-A separate process overlaps the two for real. Results come back in file order.
+Separate processes overlap the two for real. Results come back in file order.
 """
 
 from __future__ import annotations
