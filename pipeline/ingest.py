@@ -168,11 +168,14 @@ class _Run:
         vectors = self.embed.run(texts)
         self.report.chunks_embedded += len(texts)
         # A large file can take minutes; the chunk count shows the run is moving.
-        self.bar.set_postfix(embedded=self.report.chunks_embedded, stored=self.report.chunks_added)
+        self._show_counts()
         by_text = dict(zip(texts, vectors))
         for work, index in batch:
             work.vectors[index] = by_text[work.new_chunks[index].text]
             work.missing -= 1
+
+    def _show_counts(self, refresh: bool = True) -> None:
+        self.bar.set_postfix(embedded=self.report.chunks_embedded, stored=self.report.chunks_added, refresh=refresh)
 
     def _write_finished(self) -> None:
         while self.files and self.files[0].missing == 0:
@@ -186,6 +189,7 @@ class _Run:
                 self.report.chunks_deleted += self.store.delete(work.stale_ids)
                 self.report.chunks_added += len(work.new_chunks)
                 self.report.files_ingested += 1
+            self._show_counts(refresh=False)
             self.bar.update(1)
 
 
