@@ -1,6 +1,5 @@
 """The real default model, offline, end to end. Slow: run with `pytest -m slow`."""
 
-from pathlib import Path
 
 import pytest
 
