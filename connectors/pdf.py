@@ -78,10 +78,13 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
     if page_count == 0:
         raise ConnectorError(path, ErrorCategory.EMPTY, "PDF has no pages")
     if not sections:
+        reason = (
+            "it was encrypted, so the text may also be unreadable without the right key"
+            if reader.is_encrypted
+            else "it is probably scanned and needs OCR"
+        )
         raise ConnectorError(
-            path,
-            ErrorCategory.NO_TEXT,
-            f"none of its {page_count} page(s) has a text layer; it is probably scanned and needs OCR",
+            path, ErrorCategory.NO_TEXT, f"none of its {page_count} page(s) has a text layer; {reason}"
         )
     title, author = _metadata(reader)
     document = Document(

@@ -33,6 +33,13 @@ def test_scanned_pdf_is_no_text_and_says_ocr(fixtures: Path) -> None:
     assert "OCR" in caught.value.message
 
 
+def test_encrypted_pdf_without_text_does_not_blame_scanning(fixtures: Path) -> None:
+    with pytest.raises(ConnectorError) as caught:
+        read_document(fixtures / "encrypted_doc_no_id.pdf")
+    assert caught.value.category is ErrorCategory.NO_TEXT
+    assert "encrypted" in caught.value.message and "OCR" not in caught.value.message
+
+
 def test_korean_text_is_extracted(fixtures: Path) -> None:
     document = read_document(fixtures / "korean-text-with-tables.pdf")
     text = "".join(section.text for section in document.sections)
