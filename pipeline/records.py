@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 
 def content_hash(text: str) -> str:
@@ -35,7 +36,9 @@ class Chunk:
     headings: tuple[str, ...] = ()
     title: str = ""
 
-    @property
+    # Cached: the ingest loop and the store each ask for ids and hashes several times.
+    # (cached_property writes to the instance __dict__, which a frozen dataclass allows.)
+    @cached_property
     def hash(self) -> str:
         return content_hash(self.text)
 
