@@ -27,8 +27,9 @@ class _Settings(BaseModel):
 class ModelSpec(_Settings):
     """One embedding model of the registry."""
 
-    kind: Literal["sentence-transformers", "hashing"] = "sentence-transformers"
-    # A hub id or a local folder; ignored when ``package`` ships the weights.
+    kind: Literal["sentence-transformers", "model2vec", "hashing"] = "sentence-transformers"
+    # A hub id or a local folder; ignored when ``package`` ships the weights. For kind
+    # "model2vec" with ``distill_from``, the folder the distilled model is saved in.
     model: str = ""
     # A Python package that ships the weights and exposes get_model_path() (works offline).
     package: str | None = None
@@ -44,12 +45,20 @@ class ModelSpec(_Settings):
     max_seq_length: int | None = Field(None, ge=8)
     # Only for kind "hashing" (the deterministic test embedder).
     dimension: int | None = Field(None, ge=2)
+    # Languages the model was trained for ("multilingual" covers all); the evaluation warns
+    # when a corpus is in a language the model does not cover.
     languages: tuple[str, ...] = ("en",)
+    # Only for kind "model2vec": distil a static model offline from this registered
+    # sentence-transformers model on first use, reducing it to pca_dims dimensions.
+    distill_from: str | None = None
+    pca_dims: int = Field(256, ge=2)
 
     @model_validator(mode="after")
     def _check_source(self) -> ModelSpec:
-        if self.kind == "sentence-transformers" and not (self.model or self.package):
-            raise ValueError("a sentence-transformers model needs 'model' (hub id or folder) or 'package'")
+        if self.kind in ("sentence-transformers", "model2vec") and not (self.model or self.package):
+            raise ValueError(f"a {self.kind} model needs 'model' (hub id or folder) or 'package'")
+        if self.distill_from and self.kind != "model2vec":
+            raise ValueError("'distill_from' is only for kind 'model2vec'")
         if self.kind == "hashing" and self.dimension is None:
             raise ValueError("a hashing model needs 'dimension'")
         return self
@@ -120,6 +129,13 @@ class Settings(_Settings):
             raise ValueError(
                 f"default_model '{self.default_model}' is not in models (have: {', '.join(self.models)})"
             )
+        for name, spec in self.models.items():
+            source = self.models.get(spec.distill_from) if spec.distill_from else None
+            if spec.distill_from and (source is None or source.kind != "sentence-transformers"):
+                raise ValueError(
+                    f"models.{name}.distill_from: '{spec.distill_from}' is not a registered "
+                    "sentence-transformers model"
+                )
         return self
 
     def model_spec(self, name: str | None) -> tuple[str, ModelSpec]:
@@ -152,6 +168,14 @@ def settings_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Se
     if base_dir is not None and not settings.store.path.is_absolute():
         store = settings.store.model_copy(update={"path": (base_dir / settings.store.path).resolve()})
         settings = settings.model_copy(update={"store": store})
+    if base_dir is not None:
+        # A distilled model's folder is created by this project, so it lives beside the config.
+        models = {
+            name: spec.model_copy(update={"model": str((base_dir / spec.model).resolve())})
+            if spec.distill_from and not Path(spec.model).is_absolute() else spec
+            for name, spec in settings.models.items()
+        }
+        settings = settings.model_copy(update={"models": models})
     return settings
 
 

@@ -56,7 +56,7 @@ class Ingestor:
     ) -> None:
         self.settings = settings
         self.model_name, spec = settings.model_spec(model)
-        self.embedder = embedder or load_embedder(self.model_name, spec)
+        self.embedder = embedder or load_embedder(self.model_name, spec, settings.models)
         self.collection = collection or collection_name(settings.store.collection_prefix, self.model_name)
         self.read_options = ReadOptions(
             pdf_passwords=settings.connectors.pdf_passwords,

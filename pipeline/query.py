@@ -34,7 +34,7 @@ class Retriever:
 
     def __init__(self, *, settings: Settings, model: str | None = None, collection: str | None = None) -> None:
         self.model_name, spec = settings.model_spec(model)
-        self.embedder = load_embedder(self.model_name, spec)
+        self.embedder = load_embedder(self.model_name, spec, settings.models)
         self.stage = EmbedStage(embedder=self.embedder, retry=settings.retry)
         self.collection = collection or collection_name(settings.store.collection_prefix, self.model_name)
         self.store_path = settings.store.path
