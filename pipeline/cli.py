@@ -39,6 +39,7 @@ def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # pypdf warns about every recoverable defect of a PDF; the run report says what matters.
     logging.getLogger("pypdf").setLevel(logging.INFO if verbose else logging.ERROR)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def ingest_parser() -> argparse.ArgumentParser:
@@ -126,6 +127,72 @@ def query_main(argv: Sequence[str] | None = None) -> int:
         print(f"{rank:2d}. {hit.score:.3f}  {where_found}\n    {snippet[:300]}{'...' if len(snippet) > 300 else ''}")
     if not hits:
         print("no matching chunks")
+    return EXIT_OK
+
+
+def eval_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ingest-eval",
+        description=(
+            "Compare embedding models, BM25 and hybrids on a retrieval dataset: MAP@10, hit@1, nDCG@10, "
+            "recall@10/100, MRR@10 and long-document miss rate, with a Markdown, JSON and HTML report."
+        ),
+        epilog="example: ingest-eval --dataset data/ir/cranfield --models all --out eval-report/cranfield",
+    )
+    parser.add_argument(
+        "--dataset", required=True, metavar="DIR",
+        help="a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), or a folder of files with "
+        "queries.jsonl and qrels/<split>.tsv whose document ids are paths relative to the folder",
+    )
+    parser.add_argument(
+        "--models", default="default", metavar="NAMES",
+        help="'default', 'all', or registry names separated by commas; BM25 and hybrids are always added",
+    )
+    parser.add_argument(
+        "--mode", default="both", choices=["beir", "files", "both"],
+        help="beir: whole documents, exact search (the standard protocol); files: the corpus as PDF/Word/HTML "
+        "files through the whole pipeline; both (default)",
+    )
+    parser.add_argument("--split", default="test", help="qrels split (default: test)")
+    parser.add_argument("--out", metavar="DIR", help="report folder (default: eval-report/<dataset>)")
+    parser.add_argument("--cache", metavar="DIR", help="cache of vectors and rendered files (default: .eval-cache beside the store)")
+    parser.add_argument("--config", metavar="FILE", help="settings file (default: $INGEST_CONFIG, else ./config.yaml, else built-in defaults)")
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON object on stdout")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
+    return parser
+
+
+def eval_main(argv: Sequence[str] | None = None) -> int:
+    args = eval_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    # Each step of a comparison takes minutes; say which one is running.
+    logging.getLogger("pipeline.evaluation").setLevel(logging.INFO)
+    from pathlib import Path
+
+    from pipeline.evaluation import evaluate_models
+
+    out = Path(args.out) if args.out else Path("eval-report") / Path(args.dataset).resolve().name
+    command = "ingest-eval " + " ".join(sys.argv[1:] if argv is None else argv)
+    try:
+        data = evaluate_models(
+            args.dataset, models=args.models, mode=args.mode, split=args.split, out=out,
+            config=args.config, cache_dir=args.cache, progress=sys.stderr.isatty() and not args.json,
+            command=command,
+        )
+    except IngestError as error:
+        print(f"ingest-eval: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for warning in data["warnings"]:
+        print(f"warning: {warning}")
+    for row in data["results"]:
+        print(
+            f"{row['mode']:5s} {row['model']:32s} map@10 {row['map@10']:.4f}  hit@1 {row['hit@1']:.4f}  "
+            f"ndcg@10 {row['ndcg@10']:.4f}  docs/s {row['docs_per_s'] if row['docs_per_s'] is not None else '-'}"
+        )
+    print(f"report: {out / 'report.html'} (also report.md, results.json, per_query.csv, runs/)")
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -56,24 +57,40 @@ class Retriever:
         return self._store
 
     def search(self, text: str, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
+        return self.search_many([text], k=k, where=where)[0]
+
+    def search_many(
+        self, texts: list[str], k: int = 10, where: dict[str, Any] | None = None, *, with_text: bool = True
+    ) -> list[list[Hit]]:
+        """:meth:`search` for many queries, embedded together (much faster than one by one)."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
-        if not text.strip():
-            raise ConfigError("the query text is empty")
+        for text in texts:
+            if not text.strip():
+                raise ConfigError("the query text is empty")
+        if not texts:
+            return []
         store = self.store
-        vector = self.stage.run([text], is_query=True)[0]
+        vectors = self.stage.run(texts, is_query=True)
         return [
-            Hit(
-                id=found["id"],
-                score=found["score"],
-                text=found["text"],
-                source=str(found["metadata"].get("source", "")),
-                page=found["metadata"].get("page"),
-                heading_path=str(found["metadata"].get("heading_path", "")),
-                metadata=found["metadata"],
-            )
-            for found in store.search(vector, k, where)
+            [
+                Hit(
+                    id=found["id"],
+                    score=found["score"],
+                    text=found["text"],
+                    source=str(found["metadata"].get("source", "")),
+                    page=found["metadata"].get("page"),
+                    heading_path=str(found["metadata"].get("heading_path", "")),
+                    metadata=found["metadata"],
+                )
+                for found in hits
+            ]
+            for hits in store.search_many(vectors, k, where, with_text=with_text)
         ]
+
+    def chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every chunk of the collection as (id, text, metadata); for indexes built beside it."""
+        return self.store.chunks()
 
 
 _RETRIEVERS: dict[tuple[str, str | None, str | None], Retriever] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -133,15 +133,27 @@ class ChromaStore:
 
     def search(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The k nearest chunks: id, cosine similarity (higher is better), text and metadata."""
-        found = self.collection.query(
-            query_embeddings=[vector],
-            n_results=k,
-            where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            {"id": id_, "score": 1.0 - float(distance), "text": text, "metadata": meta or {}}
-            for id_, distance, text, meta in zip(
-                found["ids"][0], found["distances"][0], found["documents"][0], found["metadatas"][0]
+        return self.search_many(np.asarray([vector]), k, where)[0]
+
+    def search_many(
+        self, vectors: np.ndarray, k: int, where: dict[str, Any] | None = None, *, with_text: bool = True
+    ) -> list[list[dict[str, Any]]]:
+        """:meth:`search` for several query vectors in one call (``text`` is "" unless ``with_text``)."""
+        include = ["metadatas", "distances"] + (["documents"] if with_text else [])
+        found = self.collection.query(query_embeddings=vectors, n_results=k, where=where or None, include=include)
+        results = []
+        for row, ids in enumerate(found["ids"]):
+            texts = found["documents"][row] if with_text else [""] * len(ids)
+            results.append(
+                [
+                    {"id": id_, "score": 1.0 - float(distance), "text": text, "metadata": meta or {}}
+                    for id_, distance, text, meta in zip(ids, found["distances"][row], texts, found["metadatas"][row])
+                ]
             )
-        ]
+        return results
+
+    def chunks(self, page_size: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every stored chunk as (id, text, metadata), a page at a time."""
+        for offset in range(0, self.count(), page_size):
+            page = self.collection.get(limit=page_size, offset=offset, include=["documents", "metadatas"])
+            yield from zip(page["ids"], page["documents"], [meta or {} for meta in page["metadatas"]])

@@ -1,0 +1,302 @@
+"""Run a model comparison: every system, in every mode, scored on the same judged queries.
+
+Systems are the registered dense models, BM25, and per dense model two hybrids (plain RRF
+and RRF with weights chosen on held-apart queries). Modes:
+
+- ``beir``: whole documents embedded (the model truncates), exact cosine search; the
+  standard protocol, comparable with published tables.
+- ``files``: the corpus as real PDF/Word/HTML files through the whole pipeline (connectors,
+  cleaning, chunking, embedding, Chroma); a document scores as its best chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.config import Settings
+from pipeline.embed import EmbedStage
+from pipeline.errors import ConfigError
+from pipeline.evaluation.datasets import Dataset
+from pipeline.evaluation.dense import EncodedCorpus, encode_dataset, exact_search
+from pipeline.evaluation.fusion import rrf, tuned_rrf
+from pipeline.evaluation.lexical import BM25Retriever
+from pipeline.evaluation.metrics import (
+    DEFAULT_METRICS,
+    Run,
+    evaluate,
+    long_doc_misses,
+    long_documents,
+    mean,
+    trec_order,
+)
+from pipeline.evaluation.render import format_counts, render_corpus
+from pipeline.ingest import Ingestor
+from pipeline.models import load_embedder
+from pipeline.query import Retriever
+
+log = logging.getLogger(__name__)
+
+MODES = ("beir", "files")
+BM25 = "bm25"
+DEPTH = 100  # documents ranked per query (recall@100 needs 100)
+CHUNK_DEPTH = 400  # chunks fetched per query in files mode, folded into documents
+
+
+@dataclass
+class SystemRun:
+    """One system's ranking in one mode, scored query by query."""
+
+    system: str
+    kind: str  # dense, lexical or hybrid
+    mode: str
+    run: Run
+    per_query: dict[str, dict[str, float]]
+    long_misses: dict[str, tuple[int, int]]
+    docs_per_s: float | None = None
+    speed_cached: bool = False
+    covers_language: bool = True
+    details: dict[str, object] = field(default_factory=dict)
+
+    def mean(self, metric: str) -> float:
+        return mean(self.per_query, metric)
+
+
+@dataclass
+class EvaluationResult:
+    dataset: Dataset
+    modes: tuple[str, ...]
+    metrics: tuple[str, ...]
+    systems: list[SystemRun] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    info: dict[str, object] = field(default_factory=dict)
+    # Document and query vectors of each dense model in beir mode, for the report's pictures.
+    vectors: dict[str, EncodedCorpus] = field(default_factory=dict)
+
+
+def resolve_models(settings: Settings, requested: str) -> list[str]:
+    """``default`` -> the default model; ``all`` -> every registered model; else a comma list."""
+    if requested == "default":
+        return [settings.default_model]
+    if requested == "all":
+        return list(settings.models)
+    names = [name.strip() for name in requested.split(",") if name.strip() and name.strip() != BM25]
+    unknown = [name for name in names if name not in settings.models]
+    if unknown:
+        raise ConfigError(
+            f"unknown model(s) {', '.join(unknown)}; registered: {', '.join(settings.models)} "
+            "(or 'default', 'all'; BM25 and the hybrids are always included)"
+        )
+    return names
+
+
+def covers(languages: tuple[str, ...], language: str) -> bool:
+    return language in languages or "multilingual" in languages
+
+
+class Evaluator:
+    """Wires datasets, models and modes; ``run()`` returns every system's scored ranking."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        dataset: Dataset,
+        models: list[str],
+        modes: tuple[str, ...] = MODES,
+        cache_dir: Path,
+        metrics: tuple[str, ...] = DEFAULT_METRICS,
+        progress: bool = False,
+    ) -> None:
+        for mode in modes:
+            if mode not in MODES:
+                raise ConfigError(f"unknown mode '{mode}' (allowed: {', '.join(MODES)}, both)")
+        self.settings = settings
+        self.dataset = dataset
+        self.models = models
+        self.modes = modes
+        self.cache_dir = Path(cache_dir) / f"{dataset.name}-{dataset.split}-{dataset.fingerprint}"
+        self.metrics = metrics
+        self.progress = progress
+        self.long_docs = long_documents(dataset.doc_tokens)
+
+    def run(self) -> EvaluationResult:
+        result = EvaluationResult(self.dataset, self.modes, self.metrics)
+        result.info["language"] = self.dataset.language
+        result.info["long_doc_min_tokens"] = min((self.dataset.doc_tokens[d] for d in self.long_docs), default=0)
+        empty = sum(1 for doc in self.dataset.corpus.values() if not doc.full_text)
+        if empty:
+            result.info["empty_documents"] = empty
+        for name in self.models:
+            languages = self.settings.models[name].languages
+            if not covers(languages, self.dataset.language):
+                result.warnings.append(
+                    f"Model '{name}' is registered for {', '.join(languages)} but this corpus is "
+                    f"'{self.dataset.language}': its results, and plain fusions with it, say little "
+                    "about what a suitable model would do."
+                )
+        for mode in self.modes:
+            lexical, dense = self._run_mode(mode, result)
+            result.systems.extend([*dense.values(), lexical])
+            for name, system in dense.items():
+                result.systems.extend(self._hybrids(name, system, lexical, mode))
+        result.warnings.extend(self._fusion_warnings(result))
+        return result
+
+    def _score(self, system: str, kind: str, mode: str, run: Run, **extra) -> SystemRun:
+        return SystemRun(
+            system, kind, mode, run,
+            per_query=evaluate(self.dataset.qrels, run, self.metrics),
+            long_misses=long_doc_misses(self.dataset.qrels, run, self.long_docs),
+            **extra,
+        )
+
+    def _run_mode(self, mode: str, result: EvaluationResult) -> tuple[SystemRun, dict[str, SystemRun]]:
+        if mode == "beir":
+            return self._bm25_beir(), {name: self._dense_beir(name, result) for name in self.models}
+        files, folder = self._files_folder(result)
+        dense = {name: self._dense_files(name, files, folder, result) for name in self.models}
+        return self._bm25_files(files, folder), dense
+
+    # --- beir mode -------------------------------------------------------------------------
+
+    def _dense_beir(self, name: str, result: EvaluationResult) -> SystemRun:
+        spec = self.settings.models[name]
+        stage = EmbedStage(embedder=load_embedder(name, spec, self.settings.models), retry=self.settings.retry)
+        log.info("beir mode: embedding %d documents with %s", len(self.dataset.corpus), name)
+        encoded = encode_dataset(self.dataset, stage, self.cache_dir / "vectors")
+        result.vectors[name] = encoded
+        run = exact_search(encoded, DEPTH, normalize=not spec.normalize)
+        return self._score(
+            name, "dense", "beir", run, docs_per_s=encoded.docs_per_s, speed_cached=encoded.cached,
+            covers_language=covers(spec.languages, self.dataset.language),
+        )
+
+    def _bm25_beir(self) -> SystemRun:
+        ids = [doc_id for doc_id, doc in self.dataset.corpus.items() if doc.full_text]
+        started = time.perf_counter()
+        index = BM25Retriever(ids, [self.dataset.corpus[doc_id].full_text for doc_id in ids])
+        seconds = time.perf_counter() - started
+        qids = list(self.dataset.queries)
+        run = dict(zip(qids, index.search([self.dataset.queries[q] for q in qids], DEPTH)))
+        return self._score(BM25, "lexical", "beir", run, docs_per_s=len(ids) / seconds if seconds else None)
+
+    # --- files mode ------------------------------------------------------------------------
+
+    def _files_folder(self, result: EvaluationResult) -> tuple[dict[str, str], Path]:
+        """{path relative to the folder: doc id} and the folder the files are in."""
+        if self.dataset.kind == "files":
+            return {doc_id: doc_id for doc_id in self.dataset.corpus}, self.dataset.folder
+        folder = self.cache_dir / "files"
+        files = render_corpus(self.dataset, folder)
+        result.info["files_formats"] = format_counts(files)
+        return files, folder
+
+    def _files_settings(self) -> Settings:
+        store = self.settings.store.model_copy(update={"path": self.cache_dir / "store"})
+        return self.settings.model_copy(update={"store": store})
+
+    def _dense_files(self, name: str, files: dict[str, str], folder: Path, result: EvaluationResult) -> SystemRun:
+        settings = self._files_settings()
+        collection = f"eval-{name}"
+        ingestor = Ingestor(settings=settings, model=name, collection=collection)
+        ingestor.warm_up()
+        marker = self.cache_dir / "store" / f"{collection}-{ingestor.embedder.fingerprint}-{self._chunking_key()}.json"
+        if marker.is_file():
+            ingested = json.loads(marker.read_text())
+            cached = True
+        else:
+            log.info("files mode: ingesting %d files with %s", len(files), name)
+            report = ingestor.run([folder / relative for relative in files], progress=self.progress)
+            ingested = {
+                "files_ingested": report.files_ingested, "files_failed": report.files_failed,
+                "errors_by_category": report.error_counts(), "chunks": report.chunks_added,
+                "truncated_chunks": report.truncated_chunks, "seconds": report.seconds,
+            }
+            marker.write_text(json.dumps(ingested))
+            cached = False
+        retriever = Retriever(settings=settings, model=name, collection=collection)
+        qids = list(self.dataset.queries)
+        k = max(1, min(CHUNK_DEPTH, retriever.store.count()))
+        hits = retriever.search_many([self.dataset.queries[q] for q in qids], k=k, with_text=False)
+        run = {qid: self._fold_chunks(((h.source, h.score) for h in found), files, folder) for qid, found in zip(qids, hits)}
+        spec = self.settings.models[name]
+        return self._score(
+            name, "dense", "files", run,
+            docs_per_s=ingested["files_ingested"] / ingested["seconds"] if ingested["seconds"] else None,
+            speed_cached=cached, covers_language=covers(spec.languages, self.dataset.language),
+            details={key: ingested[key] for key in ("files_ingested", "files_failed", "chunks", "truncated_chunks")},
+        )
+
+    def _chunking_key(self) -> str:
+        settings = (self.settings.chunking.model_dump_json(), self.settings.cleaning.model_dump_json())
+        return hashlib.sha256("".join(settings).encode()).hexdigest()[:8]
+
+    @staticmethod
+    def _fold_chunks(scored, files: dict[str, str], folder: Path) -> dict[str, float]:
+        """Chunk hits -> documents, each scored by its best chunk, top DEPTH kept."""
+        best: dict[str, float] = {}
+        for source, score in scored:
+            try:
+                doc_id = files[Path(source).resolve().relative_to(folder.resolve()).as_posix()]
+            except (KeyError, ValueError):
+                continue
+            best[doc_id] = max(score, best.get(doc_id, float("-inf")))
+        return {doc: best[doc] for doc in trec_order(best)[:DEPTH]}
+
+    def _bm25_files(self, files: dict[str, str], folder: Path) -> SystemRun:
+        """BM25 over the chunks the pipeline stored for the first model, folded like dense hits."""
+        retriever = Retriever(settings=self._files_settings(), model=self.models[0], collection=f"eval-{self.models[0]}")
+        ids, texts, sources = [], [], []
+        for chunk_id, text, metadata in retriever.chunks():
+            ids.append(chunk_id)
+            texts.append(text)
+            sources.append(str(metadata.get("source", "")))
+        source_of = dict(zip(ids, sources))
+        started = time.perf_counter()
+        index = BM25Retriever(ids, texts)
+        seconds = time.perf_counter() - started
+        qids = list(self.dataset.queries)
+        found = index.search([self.dataset.queries[q] for q in qids], CHUNK_DEPTH)
+        run = {
+            qid: self._fold_chunks(((source_of[c], s) for c, s in hits.items()), files, folder)
+            for qid, hits in zip(qids, found)
+        }
+        return self._score(
+            BM25, "lexical", "files", run, docs_per_s=len(files) / seconds if seconds else None,
+            details={"chunks_from": self.models[0], "chunks": len(ids)},
+        )
+
+    # --- hybrids ---------------------------------------------------------------------------
+
+    def _hybrids(self, name: str, dense: SystemRun, lexical: SystemRun, mode: str) -> list[SystemRun]:
+        plain = rrf([lexical.run, dense.run], [1.0, 1.0], DEPTH)
+        tuned = tuned_rrf(lexical.run, dense.run, self.dataset.qrels)
+        return [
+            self._score(f"{BM25}+{name} rrf", "hybrid", mode, plain, details={"dense_weight": 0.5}),
+            self._score(
+                f"{BM25}+{name} rrf-tuned", "hybrid", mode, tuned.run,
+                details={"dense_weight_per_fold": list(tuned.dense_weights)},
+            ),
+        ]
+
+    def _fusion_warnings(self, result: EvaluationResult) -> list[str]:
+        warnings = []
+        by_key = {(s.mode, s.system): s for s in result.systems}
+        for system in result.systems:
+            if system.kind != "hybrid":
+                continue
+            dense_name = system.system.split("+", 1)[1].rsplit(" ", 1)[0]
+            parts = [by_key[(system.mode, BM25)], by_key[(system.mode, dense_name)]]
+            best = max(parts, key=lambda s: s.mean("map@10"))
+            if system.mean("map@10") < best.mean("map@10") - 1e-9:
+                warnings.append(
+                    f"{system.mode}: '{system.system}' (MAP@10 {system.mean('map@10'):.4f}) is below "
+                    f"'{best.system}' alone ({best.mean('map@10'):.4f})."
+                )
+        return warnings
+
