@@ -39,7 +39,6 @@ def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # pypdf warns about every recoverable defect of a PDF; the run report says what matters.
     logging.getLogger("pypdf").setLevel(logging.INFO if verbose else logging.ERROR)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def ingest_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ English stop words removed. No stemming.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import numpy as np
@@ -45,6 +46,8 @@ class BM25Retriever:
     def __init__(self, ids: list[str], texts: list[str], *, k1: float = K1, b: float = B) -> None:
         import bm25s
 
+        # bm25s sets its logger to DEBUG when imported; its per-call messages are noise here.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.ids = ids
         self.stopwords = _stopwords()
         self.index = bm25s.BM25(k1=k1, b=b)
