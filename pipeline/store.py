@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 _VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
 
 
+_QUERY_RESULTS_PER_CALL = 10_000
+
+
 def collection_name(prefix: str, model_name: str) -> str:
     """'<prefix>-<model>' with characters Chroma does not accept replaced by '-'."""
     name = re.sub(r"[^a-zA-Z0-9._-]+", "-", f"{prefix}-{model_name}").strip("-._")
@@ -140,16 +143,22 @@ class ChromaStore:
     ) -> list[list[dict[str, Any]]]:
         """:meth:`search` for several query vectors in one call (``text`` is "" unless ``with_text``)."""
         include = ["metadatas", "distances"] + (["documents"] if with_text else [])
-        found = self.collection.query(query_embeddings=vectors, n_results=k, where=where or None, include=include)
         results = []
-        for row, ids in enumerate(found["ids"]):
-            texts = found["documents"][row] if with_text else [""] * len(ids)
-            results.append(
-                [
-                    {"id": id_, "score": 1.0 - float(distance), "text": text, "metadata": meta or {}}
-                    for id_, distance, text, meta in zip(ids, found["distances"][row], texts, found["metadatas"][row])
-                ]
+        # Chroma fetches all results of one call with a single SQLite statement, which takes at
+        # most 32,766 variables: keep queries * k well below that.
+        per_call = max(1, _QUERY_RESULTS_PER_CALL // k)
+        for start in range(0, len(vectors), per_call):
+            found = self.collection.query(
+                query_embeddings=vectors[start : start + per_call], n_results=k, where=where or None, include=include
             )
+            for row, ids in enumerate(found["ids"]):
+                texts = found["documents"][row] if with_text else [""] * len(ids)
+                results.append(
+                    [
+                        {"id": id_, "score": 1.0 - float(distance), "text": text, "metadata": meta or {}}
+                        for id_, distance, text, meta in zip(ids, found["distances"][row], texts, found["metadatas"][row])
+                    ]
+                )
         return results
 
     def chunks(self, page_size: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:

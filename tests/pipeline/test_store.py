@@ -71,3 +71,14 @@ def test_collection_names_are_sanitised_and_checked() -> None:
     assert collection_name("docs", "bge/m3 zh") == "docs-bge-m3-zh"
     with pytest.raises(ConfigError, match="not valid"):
         _store(Path("."), collection="a")
+
+
+def test_many_queries_with_many_results_are_split_into_calls_chroma_accepts(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    chunks, vectors = _chunks(400), _vectors(400)
+    store.upsert(chunks, vectors)
+    # 300 queries * 200 results in one Chroma call would need 60,000 SQLite variables.
+    results = store.search_many(vectors[:300], k=200, with_text=False)
+    assert len(results) == 300
+    assert all(len(found) == 200 for found in results)
+    assert results[7][0]["id"] == chunks[7].id
