@@ -167,6 +167,8 @@ class Chunker:
         # The splitter measures each piece more than once; remembering counts halves tokenizer calls.
         self.count_tokens = functools.lru_cache(maxsize=8192)(count_tokens)
         self.max_tokens = max_tokens
+        # Pieces below a quarter of the chunk size are fragments (headings, captions, short lines).
+        self.fragment_tokens = size // 4
         self.min_chunk_chars = settings.min_chunk_chars
         self._splitters = [self._splitter(size, settings.overlap_tokens)]
         # Token counts of pieces do not always add up to the count of the joined text,
@@ -199,6 +201,36 @@ class Chunker:
     def _is_content(self, text: str) -> bool:
         return len(_WORD_CHAR.findall(text)) >= self.min_chunk_chars
 
+    def _located_pieces(self, text: str) -> list[tuple[int, str]]:
+        """(offset, piece) for each piece of ``text``, with small fragments joined to the next.
+
+        The recursive splitter emits the short pieces before an oversized paragraph on their
+        own, so a heading followed by a long paragraph would become a chunk of a few words,
+        cut off from the text it introduces. Such a fragment is joined with the next piece
+        whenever the two fit in the model together.
+        """
+        located: list[tuple[int, str]] = []
+        cursor = 0
+        for piece in self._split(text):
+            found = text.find(piece, cursor)
+            local = found if found >= 0 else cursor
+            cursor = local + 1
+            located.append((local, piece))
+        merged: list[tuple[int, str]] = []
+        for local, piece in located:
+            if merged:
+                previous_start, previous = merged[-1]
+                joined = text[previous_start : max(local + len(piece), previous_start + len(previous))]
+                if (
+                    self.count_tokens(previous) < self.fragment_tokens
+                    and local >= previous_start
+                    and self.count_tokens(joined) <= self.max_tokens
+                ):
+                    merged[-1] = (previous_start, joined)
+                    continue
+            merged.append((local, piece))
+        return merged
+
     def chunk(self, document: Document, sections: list[Section]) -> list[Chunk]:
         """Chunks in reading order; a text repeated within the document is kept once."""
         source = str(document.path)
@@ -206,11 +238,7 @@ class Chunker:
         chunks: list[Chunk] = []
         seen: set[str] = set()
         for block in _blocks(sections):
-            cursor = 0
-            for piece in self._split(block.text):
-                found = block.text.find(piece, cursor)
-                local = found if found >= 0 else cursor
-                cursor = local + 1
+            for local, piece in self._located_pieces(block.text):
                 if piece in seen or not self._is_content(piece):
                     continue
                 seen.add(piece)

@@ -124,3 +124,14 @@ def test_layout_debris_is_not_a_chunk() -> None:
 def test_overlap_must_be_smaller_than_chunk() -> None:
     with pytest.raises(ConfigError, match="overlap_tokens"):
         Chunker(count_tokens=COUNT, max_tokens=16, settings=ChunkingSettings(overlap_tokens=16))
+
+
+def test_a_heading_before_a_long_paragraph_stays_with_its_text() -> None:
+    paragraph = " ".join(f"sentence number {i} about the boundary layer." for i in range(12))
+    section = Section(text="Wing flutter tests\n" + paragraph, headings=("Wing flutter tests",))
+    chunks = _chunker(max_tokens=40).chunk(_doc(section), [section])
+    assert chunks[0].text.startswith("Wing flutter tests\nsentence number 0")
+    assert all(chunk.tokens > 3 for chunk in chunks)
+    text = cleaned_text([section])
+    assert all(text[chunk.start : chunk.end] == chunk.text for chunk in chunks)
+    assert all(chunk.tokens <= 40 for chunk in chunks)
