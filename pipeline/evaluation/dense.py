@@ -34,14 +34,13 @@ class EncodedCorpus:
         return len(self.doc_ids) / self.seconds if self.seconds else float("nan")
 
 
-def _cache_file(cache_dir: Path, dataset: Dataset, fingerprint: str) -> Path:
-    return cache_dir / f"{dataset.name}-{dataset.fingerprint}" / f"beir-{fingerprint}.npz"
-
-
 def encode_dataset(dataset: Dataset, stage: EmbedStage, cache_dir: Path | None) -> EncodedCorpus:
-    """Embed every non-empty document (title + text; the model truncates) and every query."""
-    fingerprint = stage.embedder.fingerprint
-    cache = _cache_file(cache_dir, dataset, fingerprint) if cache_dir else None
+    """Embed every non-empty document (title + text; the model truncates) and every query.
+
+    ``cache_dir`` is the dataset's own cache folder; the file in it is named by the model's
+    fingerprint, so a changed model or prefix never reuses old vectors.
+    """
+    cache = cache_dir / f"beir-{stage.embedder.fingerprint}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as saved:
             log.info("using cached vectors %s", cache)

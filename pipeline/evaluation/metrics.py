@@ -65,6 +65,15 @@ def trec_order(scores: dict[str, float]) -> list[str]:
     return sorted(scores, key=lambda doc: (scores[doc], doc), reverse=True)
 
 
+def without_self_hits(run: Run) -> Run:
+    """Drop a document whose id is the query's own id, as BEIR and MTEB do before scoring.
+
+    Collections such as ArguAna or Quora hold each query as a corpus document too; finding
+    the query itself is no retrieval.
+    """
+    return {qid: {doc: s for doc, s in scores.items() if doc != qid} for qid, scores in run.items()}
+
+
 def top_k(run: Run, k: int) -> Run:
     return {qid: {doc: scores[doc] for doc in trec_order(scores)[:k]} for qid, scores in run.items()}
 

@@ -11,10 +11,12 @@ and RRF with weights chosen on held-apart queries). Modes:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from pipeline.evaluation.metrics import (
     long_documents,
     mean,
     trec_order,
+    without_self_hits,
 )
 from pipeline.evaluation.render import format_counts, render_corpus
 from pipeline.ingest import Ingestor
@@ -98,6 +101,30 @@ def covers(languages: tuple[str, ...], language: str) -> bool:
     return language in languages or "multilingual" in languages
 
 
+def _source_resolver(files: dict[str, str], folder: Path) -> Callable[[str], str | None]:
+    """Chunk ``source`` path -> the evaluated document's id (None for a file not in the set)."""
+    root = folder.resolve()
+
+    @functools.cache
+    def doc_of(source: str) -> str | None:
+        try:
+            return files.get(Path(source).resolve().relative_to(root).as_posix())
+        except ValueError:
+            return None
+
+    return doc_of
+
+
+def _fold_chunks(scored: Iterable[tuple[str, float]], doc_of: Callable[[str], str | None]) -> dict[str, float]:
+    """Chunk hits -> documents, each scored by its best chunk, top DEPTH kept."""
+    best: dict[str, float] = {}
+    for source, score in scored:
+        doc_id = doc_of(source)
+        if doc_id is not None:
+            best[doc_id] = max(score, best.get(doc_id, float("-inf")))
+    return {doc: best[doc] for doc in trec_order(best)[:DEPTH]}
+
+
 class Evaluator:
     """Wires datasets, models and modes; ``run()`` returns every system's scored ranking."""
 
@@ -147,7 +174,8 @@ class Evaluator:
         result.warnings.extend(self._fusion_warnings(result))
         return result
 
-    def _score(self, system: str, kind: str, mode: str, run: Run, **extra) -> SystemRun:
+    def _score(self, system: str, kind: str, mode: str, run: Run, **extra: object) -> SystemRun:
+        run = without_self_hits(run)
         return SystemRun(
             system, kind, mode, run,
             per_query=evaluate(self.dataset.qrels, run, self.metrics),
@@ -159,8 +187,10 @@ class Evaluator:
         if mode == "beir":
             return self._bm25_beir(), {name: self._dense_beir(name, result) for name in self.models}
         files, folder = self._files_folder(result)
-        dense = {name: self._dense_files(name, files, folder, result) for name in self.models}
-        return self._bm25_files(files, folder), dense
+        doc_of = _source_resolver(files, folder)
+        paths = [folder / relative for relative in files]
+        dense = {name: self._dense_files(name, paths, doc_of) for name in self.models}
+        return self._bm25_files(doc_of, len(files)), dense
 
     # --- beir mode -------------------------------------------------------------------------
 
@@ -200,7 +230,7 @@ class Evaluator:
         store = self.settings.store.model_copy(update={"path": self.cache_dir / "store"})
         return self.settings.model_copy(update={"store": store})
 
-    def _dense_files(self, name: str, files: dict[str, str], folder: Path, result: EvaluationResult) -> SystemRun:
+    def _dense_files(self, name: str, paths: list[Path], doc_of: Callable[[str], str | None]) -> SystemRun:
         settings = self._files_settings()
         collection = f"eval-{name}"
         ingestor = Ingestor(settings=settings, model=name, collection=collection)
@@ -210,8 +240,8 @@ class Evaluator:
             ingested = json.loads(marker.read_text())
             cached = True
         else:
-            log.info("files mode: ingesting %d files with %s", len(files), name)
-            report = ingestor.run([folder / relative for relative in files], progress=self.progress)
+            log.info("files mode: ingesting %d files with %s", len(paths), name)
+            report = ingestor.run(paths, progress=self.progress)
             ingested = {
                 "files_ingested": report.files_ingested, "files_failed": report.files_failed,
                 "errors_by_category": report.error_counts(), "chunks": report.chunks_added,
@@ -223,7 +253,7 @@ class Evaluator:
         qids = list(self.dataset.queries)
         k = max(1, min(CHUNK_DEPTH, retriever.store.count()))
         hits = retriever.search_many([self.dataset.queries[q] for q in qids], k=k, with_text=False)
-        run = {qid: self._fold_chunks(((h.source, h.score) for h in found), files, folder) for qid, found in zip(qids, hits)}
+        run = {qid: _fold_chunks(((h.source, h.score) for h in found), doc_of) for qid, found in zip(qids, hits)}
         spec = self.settings.models[name]
         return self._score(
             name, "dense", "files", run,
@@ -236,19 +266,7 @@ class Evaluator:
         settings = (self.settings.chunking.model_dump_json(), self.settings.cleaning.model_dump_json())
         return hashlib.sha256("".join(settings).encode()).hexdigest()[:8]
 
-    @staticmethod
-    def _fold_chunks(scored, files: dict[str, str], folder: Path) -> dict[str, float]:
-        """Chunk hits -> documents, each scored by its best chunk, top DEPTH kept."""
-        best: dict[str, float] = {}
-        for source, score in scored:
-            try:
-                doc_id = files[Path(source).resolve().relative_to(folder.resolve()).as_posix()]
-            except (KeyError, ValueError):
-                continue
-            best[doc_id] = max(score, best.get(doc_id, float("-inf")))
-        return {doc: best[doc] for doc in trec_order(best)[:DEPTH]}
-
-    def _bm25_files(self, files: dict[str, str], folder: Path) -> SystemRun:
+    def _bm25_files(self, doc_of: Callable[[str], str | None], file_count: int) -> SystemRun:
         """BM25 over the chunks the pipeline stored for the first model, folded like dense hits."""
         retriever = Retriever(settings=self._files_settings(), model=self.models[0], collection=f"eval-{self.models[0]}")
         ids, texts, sources = [], [], []
@@ -263,11 +281,11 @@ class Evaluator:
         qids = list(self.dataset.queries)
         found = index.search([self.dataset.queries[q] for q in qids], CHUNK_DEPTH)
         run = {
-            qid: self._fold_chunks(((source_of[c], s) for c, s in hits.items()), files, folder)
+            qid: _fold_chunks(((source_of[c], s) for c, s in hits.items()), doc_of)
             for qid, hits in zip(qids, found)
         }
         return self._score(
-            BM25, "lexical", "files", run, docs_per_s=len(files) / seconds if seconds else None,
+            BM25, "lexical", "files", run, docs_per_s=file_count / seconds if seconds else None,
             details={"chunks_from": self.models[0], "chunks": len(ids)},
         )
 

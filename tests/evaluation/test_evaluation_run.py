@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 
 import pytest
 
@@ -93,3 +94,22 @@ def test_unknown_models_and_modes_are_usage_errors(fixtures, eval_config, capsys
     with pytest.raises(SystemExit) as exited:
         eval_main(["--dataset", "x", "--mode", "sideways"])
     assert exited.value.code == 2
+
+
+def test_a_folder_of_own_files_is_evaluated_in_both_modes(fixtures, tmp_path):
+    folder = tmp_path / "mine"
+    (folder / "qrels").mkdir(parents=True)
+    for name in ("pdflatex-outline.pdf", "category-level.docx", "example-with-scripts.html"):
+        shutil.copy(fixtures / name, folder / name)
+    queries = {"q1": "Call me Ishmael, I thought I would sail about", "q2": "contents foo bar baz"}
+    (folder / "queries.jsonl").write_text("".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in queries.items()))
+    (folder / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq1\tcategory-level.docx\t1\nq2\tpdflatex-outline.pdf\t1\n"
+    )
+    settings = fake_settings(tmp_path / "store")
+    data = evaluate_models(folder, models="default", config=settings, cache_dir=tmp_path / "cache")
+    files_fake = next(r for r in data["results"] if r["mode"] == "files" and r["model"] == "fake")
+    assert files_fake["files_ingested"] == 3
+    assert {r["mode"] for r in data["results"]} == {"beir", "files"}
+    bm25 = next(r for r in data["results"] if r["mode"] == "files" and r["model"] == "bm25")
+    assert bm25["hit@1"] == 1.0

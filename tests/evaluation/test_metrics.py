@@ -12,6 +12,7 @@ from pipeline.evaluation.metrics import (
     mean,
     parse_metric,
     trec_order,
+    without_self_hits,
 )
 
 
@@ -86,3 +87,8 @@ def test_long_document_miss_rate_pools_relevant_long_documents():
     assert misses == {"q1": (2, 1), "q2": (1, 1)}
     assert long_doc_miss_rate(misses) == pytest.approx(2 / 3)
     assert long_doc_miss_rate({}) is None
+
+
+def test_a_query_finding_itself_is_not_counted_as_in_beir():
+    run = {"q1": {"q1": 0.99, "d1": 0.5}, "q2": {"d2": 0.4}}
+    assert without_self_hits(run) == {"q1": {"d1": 0.5}, "q2": {"d2": 0.4}}
