@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: install demo test test-fast test-slow bench clean
+.PHONY: install demo test test-fast test-slow bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,11 @@ test: test-fast test-slow
 bench: install
 	$(BIN)/python bench/ingest_speed.py
 
+# Model comparison reports (eval-report/<dataset>/report.html) on the shared retrieval collections.
+IR ?= ../shared/data/ir
+eval: install
+	$(BIN)/ingest-eval --dataset $(IR)/cranfield --models all --out eval-report/cranfield
+	$(BIN)/ingest-eval --dataset $(IR)/cmrc2018_retrieval --models all --out eval-report/cmrc2018_retrieval
+
 clean:
-	rm -rf $(VENV) .store .demo-store
+	rm -rf $(VENV) .store .demo-store .eval-cache eval-report .models

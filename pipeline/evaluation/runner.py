@@ -48,6 +48,7 @@ MODES = ("beir", "files")
 BM25 = "bm25"
 DEPTH = 100  # documents ranked per query (recall@100 needs 100)
 CHUNK_DEPTH = 400  # chunks fetched per query in files mode, folded into documents
+QUERY_BATCH = 256
 
 
 @dataclass
@@ -252,8 +253,12 @@ class Evaluator:
         retriever = Retriever(settings=settings, model=name, collection=collection)
         qids = list(self.dataset.queries)
         k = max(1, min(CHUNK_DEPTH, retriever.store.count()))
-        hits = retriever.search_many([self.dataset.queries[q] for q in qids], k=k, with_text=False)
-        run = {qid: _fold_chunks(((h.source, h.score) for h in found), doc_of) for qid, found in zip(qids, hits)}
+        run: Run = {}
+        # Folded a batch at a time: thousands of queries * k chunk hits would hold gigabytes.
+        for start in range(0, len(qids), QUERY_BATCH):
+            batch = qids[start : start + QUERY_BATCH]
+            hits = retriever.search_many([self.dataset.queries[q] for q in batch], k=k, with_text=False)
+            run.update({qid: _fold_chunks(((h.source, h.score) for h in found), doc_of) for qid, found in zip(batch, hits)})
         spec = self.settings.models[name]
         return self._score(
             name, "dense", "files", run,
