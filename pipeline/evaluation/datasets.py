@@ -72,6 +72,21 @@ class Dataset:
         return detect_language(doc.full_text for doc in self.corpus.values())
 
     @cached_property
+    def queries_in_corpus(self) -> set[str]:
+        """Queries that are also corpus documents: same id and the same text.
+
+        Only then is a self-hit dropped: in Cranfield, query 225 and document 225 are two
+        different texts, and that document is judged relevant to that query.
+        """
+        found = set()
+        for qid, text in self.queries.items():
+            doc = self.corpus.get(qid)
+            query = " ".join(text.split())
+            if doc is not None and query and (query in " ".join(doc.full_text.split())):
+                found.add(qid)
+        return found
+
+    @cached_property
     def doc_tokens(self) -> dict[str, int]:
         """Length of each document in model-independent tokens (words; one per CJK character)."""
         return {doc_id: count_hash_tokens(doc.full_text) for doc_id, doc in self.corpus.items()}

@@ -65,13 +65,16 @@ def trec_order(scores: dict[str, float]) -> list[str]:
     return sorted(scores, key=lambda doc: (scores[doc], doc), reverse=True)
 
 
-def without_self_hits(run: Run) -> Run:
-    """Drop a document whose id is the query's own id, as BEIR and MTEB do before scoring.
+def without_self_hits(run: Run, query_ids: set[str]) -> Run:
+    """Drop the document with the query's own id, for the queries in ``query_ids``.
 
     Collections such as ArguAna or Quora hold each query as a corpus document too; finding
-    the query itself is no retrieval.
+    the query itself is no retrieval, and BEIR and MTEB drop it before scoring.
     """
-    return {qid: {doc: s for doc, s in scores.items() if doc != qid} for qid, scores in run.items()}
+    return {
+        qid: {doc: s for doc, s in scores.items() if doc != qid} if qid in query_ids else scores
+        for qid, scores in run.items()
+    }
 
 
 def top_k(run: Run, k: int) -> Run:

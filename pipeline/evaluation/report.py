@@ -44,7 +44,8 @@ def definitions(result: EvaluationResult) -> dict[str, str]:
     found[LONG_DOC_MISS_RATE] = LONG_DOC_DEFINITION
     found["relevant"] = "a judged grade of at least 1 (trec_eval's convention); nDCG uses the grades"
     found["rankings"] = (
-        "the top 100 documents per query; a document with the query's own id is dropped (as BEIR and MTEB do); "
+        "the top 100 documents per query; where a query is itself a corpus document (same id, same text) "
+        "that document is dropped from its ranking, as BEIR and MTEB do; "
         "beir mode embeds title + ' ' + text and lets the model truncate"
     )
     found["interval_95"] = "95% percentile bootstrap interval of the mean over queries (2,000 resamples)"

@@ -176,7 +176,7 @@ class Evaluator:
         return result
 
     def _score(self, system: str, kind: str, mode: str, run: Run, **extra: object) -> SystemRun:
-        run = without_self_hits(run)
+        run = without_self_hits(run, self.dataset.queries_in_corpus)
         return SystemRun(
             system, kind, mode, run,
             per_query=evaluate(self.dataset.qrels, run, self.metrics),

@@ -52,3 +52,15 @@ def test_language_is_detected_from_the_script():
     assert detect_language(["《战国无双3》是由光荣和ω-force开发的战国无双系列的正统第三续作。"]) == "zh"
     assert detect_language(["an experimental study of a wing in a propeller slipstream"]) == "en"
     assert detect_language(["これは日本語の文章です。漢字とひらがな。"]) == "ja"
+
+
+def test_only_queries_that_are_corpus_documents_lose_their_self_hit(tmp_path):
+    folder = tmp_path / "argue"
+    (folder / "qrels").mkdir(parents=True)
+    corpus = [{"_id": "a1", "title": "", "text": "Cats are better pets than dogs."},
+              {"_id": "7", "title": "", "text": "Unrelated text about wings."}]
+    (folder / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus))
+    queries = [{"_id": "a1", "text": "Cats are better  pets than dogs."}, {"_id": "7", "text": "wing flutter"}]
+    (folder / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\na1\t7\t1\n7\t7\t1\n")
+    assert load_dataset(folder).queries_in_corpus == {"a1"}
