@@ -64,8 +64,15 @@ def read_document(path: Path, options: ReadOptions | None = None) -> Document:
         raise ConnectorError(path, ErrorCategory.EMPTY, "the file is empty (0 bytes)")
     try:
         document = reader(path, options or ReadOptions())
+    except ConnectorError:
+        raise
     except OSError as error:
         raise ConnectorError(path, ErrorCategory.CORRUPT, f"cannot read file: {error}") from error
+    except (MemoryError, RecursionError) as error:
+        raise ConnectorError(path, ErrorCategory.TOO_LARGE, f"too large or too deeply nested to parse: {error!r}") from error
+    except Exception as error:  # noqa: BLE001 - parsers raise anything on hostile bytes
+        # Whatever a parser raises on a damaged file, the caller sees one typed error.
+        raise ConnectorError(path, ErrorCategory.CORRUPT, f"parser failed: {type(error).__name__}: {error}") from error
     if not document.has_text:
         raise ConnectorError(path, ErrorCategory.EMPTY, "the file holds no text")
     return document

@@ -76,7 +76,39 @@ def _header_footer_text(document: DocxDocument) -> list[str]:
     return seen
 
 
+# Word never writes a DTD; one that declares entities is an expansion attack ("billion laughs").
+_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def _check_package(path: Path, options: ReadOptions) -> None:
+    """Refuse zip bombs and XML entity declarations before python-docx parses anything."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            members = package.infolist()
+            unpacked = sum(member.file_size for member in members)
+            packed = sum(member.compress_size for member in members) or 1
+            if unpacked > options.max_unpacked_mb * 1024 * 1024 or (
+                unpacked > 10 * 1024 * 1024 and unpacked / packed > options.max_zip_ratio
+            ):
+                raise ConnectorError(
+                    path, ErrorCategory.TOO_LARGE,
+                    f"refused: unpacks to {unpacked / 1024 / 1024:.0f} MB from {packed / 1024 / 1024:.1f} MB "
+                    f"(limits: {options.max_unpacked_mb:g} MB, ratio {options.max_zip_ratio:g}); a zip bomb?",
+                )
+            for member in members:
+                if member.filename.endswith((".xml", ".rels")):
+                    with package.open(member) as part:
+                        if _DTD.search(part.read(4096)):
+                            raise ConnectorError(
+                                path, ErrorCategory.CORRUPT,
+                                f"refused: {member.filename} declares XML entities (an entity-expansion attack?)",
+                            )
+    except zipfile.BadZipFile as error:
+        raise ConnectorError(path, ErrorCategory.CORRUPT, f"unreadable Word file: {error}") from error
+
+
 def read_docx(path: Path, options: ReadOptions) -> Document:
+    _check_package(path, options)
     try:
         document = docx.Document(str(path))
         sections = _sections(document)

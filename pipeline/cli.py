@@ -1,6 +1,7 @@
 """Command-line entry points. Thin: parse arguments, call the library, print, map errors to exit codes.
 
-Exit codes: 0 every file was handled, 1 some file failed, 2 usage or configuration error.
+Exit codes: 0 every file was handled, 1 some file failed, 2 usage or configuration error
+(including a store locked by another ingest), 130 stopped by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pipeline.query import Retriever
 from pipeline.records import RunReport
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C
 _ERRORS_SHOWN = 20
 
 
@@ -48,16 +50,25 @@ def ingest_parser() -> argparse.ArgumentParser:
         epilog="example: ingest docs/ reports/2024.pdf --model minilm --json > report.json",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (folders are walked recursively)")
+    parser.add_argument(
+        "--no-prune", action="store_true",
+        help="keep the chunks of files that were deleted from these folders (default: delete them)",
+    )
+    parser.add_argument("--wait", action="store_true", help="if another ingest is writing the store, wait for it")
     _common(parser)
     return parser
 
 
 def _print_summary(report: RunReport) -> None:
     print(
-        f"ingested {report.files_ingested} of {report.files_seen} files into '{report.collection}' "
-        f"in {report.seconds:.1f} s: {report.chunks_added} chunks added, {report.chunks_embedded} embedded, "
+        f"{report.files_seen} files in '{report.collection}' ({report.seconds:.1f} s): "
+        f"{report.files_ingested - report.files_updated} new, {report.files_updated} updated, "
+        f"{report.files_unchanged} unchanged, {report.files_removed} removed, {report.files_failed} failed; "
+        f"chunks: {report.chunks_added} added ({report.chunks_embedded} embedded, {report.chunks_reused} from cache), "
         f"{report.chunks_deleted} deleted, {report.truncated_chunks} truncated"
     )
+    if report.interrupted:
+        print("interrupted: every file written so far is complete; run the same command again to resume")
     if not report.errors:
         return
     counts = ", ".join(f"{name} {count}" for name, count in report.error_counts().items())
@@ -65,7 +76,8 @@ def _print_summary(report: RunReport) -> None:
     for error in report.errors[:_ERRORS_SHOWN]:
         print(f"  [{error.category}] {error.path}: {error.message}")
     if len(report.errors) > _ERRORS_SHOWN:
-        print(f"  ... and {len(report.errors) - _ERRORS_SHOWN} more (use --json for all)")
+        print(f"  ... and {len(report.errors) - _ERRORS_SHOWN} more")
+    print(f"all errors: {report.errors_file}")
 
 
 def ingest_main(argv: Sequence[str] | None = None) -> int:
@@ -74,7 +86,9 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         ingestor = Ingestor(settings=settings, model=args.model, collection=args.collection)
-        report = ingestor.run(args.paths, progress=sys.stderr.isatty() and not args.json)
+        report = ingestor.run(
+            args.paths, progress=sys.stderr.isatty() and not args.json, prune=not args.no_prune, wait=args.wait
+        )
     except IngestError as error:
         print(f"ingest: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -82,6 +96,8 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         _print_summary(report)
+    if report.interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_FILES_FAILED if report.files_failed else EXIT_OK
 
 

@@ -90,6 +90,8 @@ class CleaningSettings(_Settings):
 class ConnectorSettings(_Settings):
     pdf_passwords: tuple[str, ...] = ()
     docx_headers_footers: bool = False
+    max_unpacked_mb: float = Field(1024.0, gt=0)
+    max_zip_ratio: float = Field(200.0, gt=1)
 
 
 class WalkSettings(_Settings):
@@ -99,6 +101,10 @@ class WalkSettings(_Settings):
     # Files are parsed in worker processes (0: in a thread) up to this many files ahead.
     prepare_workers: int = Field(2, ge=0, le=64)
     prefetch_files: int = Field(32, ge=1)
+    # Guards on one file's parsing (worker processes only): a file over the time is reported
+    # as timeout; one that needs more memory than this, on top of the worker's own, as too_large.
+    file_timeout_s: float = Field(120.0, gt=0)
+    parse_memory_mb: float = Field(2048.0, gt=0)
 
 
 class RetrySettings(_Settings):

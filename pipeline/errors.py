@@ -8,7 +8,8 @@
     │   ├── EmptyInputError           empty text never reaches a model
     │   └── InvalidVectorError        wrong dimension, NaN or infinity in a vector
     └── StoreError              the vector store refused or does not match
-        └── CollectionMismatchError   a collection was built with another model or settings
+        ├── CollectionMismatchError   a collection was built with another model or settings
+        └── StoreLockedError          another ingest process is writing the same store
 
 File-level problems are not exceptions of this tree: connectors raise
 ``connectors.ConnectorError`` with a category, and the ingest loop records it and goes on.
@@ -51,3 +52,7 @@ class StoreError(IngestError):
 
 class CollectionMismatchError(StoreError):
     """The collection holds vectors from another model, dimension or settings."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the store's write lock; the message names it."""

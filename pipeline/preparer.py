@@ -7,12 +7,17 @@ Separate processes overlap the two for real. Results come back in file order.
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import logging
 import multiprocessing
 import os
+import resource
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, TimeoutError
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -37,6 +42,26 @@ class PreparedFile:
     chunks: list[Chunk] = field(default_factory=list)
     pages_without_text: int = 0
     error: FileError | None = None
+    # The file as it was read, for the manifest: a later change shows up as a difference.
+    identity: FileIdentity | None = None
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+    @classmethod
+    def of(cls, path: Path) -> FileIdentity:
+        """Size and modification time first, then the bytes (stat again after reading, so a
+        file rewritten meanwhile is caught the next time by its new mtime)."""
+        stat = path.stat()
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return cls(stat.st_size, stat.st_mtime_ns, digest.hexdigest())
 
 
 @dataclass(frozen=True)
@@ -58,11 +83,18 @@ class FilePreparer:
             return PreparedFile(Path(entry.path), error=entry)
         path = entry
         try:
+            identity = FileIdentity.of(path)
+        except OSError as error:
+            return PreparedFile(path, error=FileError(str(path), ErrorCategory.CORRUPT.value, f"cannot read file: {error}"))
+        try:
             document = read_document(path, self.read_options)
             sections = clean_sections(document, self.cleaning)
             chunks = (chunker or self.chunker()).chunk(document, sections)
         except ConnectorError as error:
             return PreparedFile(path, error=FileError(str(path), error.category.value, error.message))
+        except MemoryError:
+            message = "needs more memory than walk.parse_memory_mb allows"
+            return PreparedFile(path, error=FileError(str(path), ErrorCategory.TOO_LARGE.value, message))
         except Exception as error:  # noqa: BLE001 - parsers raise anything on hostile input
             log.debug("unexpected error reading %s", path, exc_info=True)
             message = f"parser failed: {type(error).__name__}: {error}"
@@ -70,19 +102,42 @@ class FilePreparer:
         if not chunks:
             message = "no chunk with content after cleaning (only whitespace, symbols or repeated lines)"
             return PreparedFile(path, error=FileError(str(path), ErrorCategory.EMPTY.value, message))
-        return PreparedFile(path, chunks=chunks, pages_without_text=document.pages_without_text)
+        return PreparedFile(path, chunks=chunks, pages_without_text=document.pages_without_text, identity=identity)
 
 
 # The worker process's preparer and chunker, built once by the pool's initializer.
 _worker: tuple[FilePreparer, Chunker] | None = None
 
 
-def _init_worker(preparer: FilePreparer) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this worker when the ingest process dies, even by SIGKILL.
+
+    Otherwise a killed run leaves workers blocked on their queue for ever, holding the
+    store's lock file they inherited.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: workers exit when their queue breaks
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _init_worker(preparer: FilePreparer, parent: int, memory_mb: float | None) -> None:
     global _worker
+    _die_with_parent(parent)
+    if memory_mb:
+        _limit_memory(memory_mb)
     # The model keeps every core busy; parsing at the lowest priority takes only what it
     # leaves, instead of stalling the model's threads at their synchronisation points.
     # When the model waits for files, all workers parse at full speed.
     os.nice(19)
+    # Ctrl-C reaches the whole process group; the main process decides when to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     _worker = (preparer, preparer.chunker())
 
@@ -120,27 +175,92 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
+def _limit_memory(allowance_mb: float) -> None:
+    """Cap this worker's address space at what it has now plus ``allowance_mb``: a file that
+    needs more makes its parser raise MemoryError (reported as too_large) instead of
+    dragging the machine into swap."""
+    try:
+        with open("/proc/self/statm") as statm:
+            current = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return  # not Linux
+    limit = current + int(allowance_mb * 1024 * 1024)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
 def prepare_all(
     preparer: FilePreparer,
     entries: Iterable[Path | FileError],
     *,
     window: int,
     workers: int,
+    timeout_s: float | None = None,
+    memory_mb: float | None = None,
 ) -> Iterator[PreparedFile]:
-    """Prepared files in order; ``workers`` processes parse ahead (0: a thread, for small runs)."""
+    """Prepared files in order; ``workers`` processes parse ahead (0: a thread, for small runs).
+
+    With processes, a file that takes longer than ``timeout_s`` is reported as ``timeout``
+    and its worker killed; one whose worker dies (out of memory, a crash in native code) is
+    reported too, and the run goes on with a fresh pool.
+    """
     if workers == 0:
         chunker = preparer.chunker()
-        executor: Executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
-        func: Callable[[Path | FileError], PreparedFile] = lambda entry: preparer.prepare(entry, chunker)  # noqa: E731
-    else:
-        executor = ProcessPoolExecutor(
-            max_workers=workers,
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as executor:
+            yield from prefetch(lambda entry: preparer.prepare(entry, chunker), entries, window, executor)
+        return
+    pool = _GuardedPool(preparer, workers, memory_mb)
+    try:
+        iterator = iter(entries)
+        pending: deque[tuple[Path | FileError, Future[PreparedFile]]] = deque(
+            (entry, pool.submit(entry)) for entry in islice(iterator, window)
+        )
+        while pending:
+            entry, future = pending.popleft()
+            try:
+                result = future.result(timeout=timeout_s)
+            except TimeoutError:
+                result = _failed(entry, ErrorCategory.TIMEOUT, f"parsing took longer than {timeout_s:g} s (walk.file_timeout_s)")
+                pending = pool.restart(pending)
+            except BrokenProcessPool:
+                result = _failed(entry, ErrorCategory.CORRUPT, "the parser process died on this file (out of memory or a crash)")
+                pending = pool.restart(pending)
+            for item in islice(iterator, 1):
+                pending.append((item, pool.submit(item)))
+            yield result
+    finally:
+        pool.shutdown()
+
+
+def _failed(entry: Path | FileError, category: ErrorCategory, message: str) -> PreparedFile:
+    path = Path(entry.path) if isinstance(entry, FileError) else entry
+    return PreparedFile(path, error=FileError(str(path), category.value, message))
+
+
+class _GuardedPool:
+    """A process pool that can be killed and replaced when one of its files hangs."""
+
+    def __init__(self, preparer: FilePreparer, workers: int, memory_mb: float | None) -> None:
+        self.preparer, self.workers, self.memory_mb = preparer, workers, memory_mb
+        self.executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
             mp_context=_worker_context(),
             initializer=_init_worker,
-            initargs=(preparer,),
+            initargs=(self.preparer, os.getpid(), self.memory_mb),
         )
-        func = _prepare_in_worker
-    try:
-        yield from prefetch(func, entries, window, executor)
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, entry: Path | FileError) -> Future[PreparedFile]:
+        return self.executor.submit(_prepare_in_worker, entry)
+
+    def restart(self, pending: deque) -> deque:
+        """Kill every worker (one is stuck) and resubmit the files still waiting."""
+        for process in list(getattr(self.executor, "_processes", {}).values()):
+            process.kill()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor = self._start()
+        return deque((entry, self.submit(entry)) for entry, _ in pending)
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)

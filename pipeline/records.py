@@ -79,14 +79,23 @@ class RunReport:
     model: str = ""
     collection: str = ""
     files_seen: int = 0
+    # Written this run (new or changed); files_updated counts the changed ones among them.
     files_ingested: int = 0
+    files_updated: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
     files_failed: int = 0
     chunks_added: int = 0
     chunks_embedded: int = 0
+    # Vectors taken from the embedding cache instead of the model (moved or repeated text).
+    chunks_reused: int = 0
     chunks_deleted: int = 0
     truncated_chunks: int = 0
     pages_without_text: int = 0
     seconds: float = 0.0
+    # Stopped early by Ctrl-C: what was written is complete; running again resumes.
+    interrupted: bool = False
+    errors_file: str | None = None
     errors: list[FileError] = field(default_factory=list)
 
     def add_error(self, path: str, category: str, message: str) -> None:

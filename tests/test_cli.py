@@ -28,7 +28,8 @@ def test_ingest_json_has_the_documented_keys_and_exit_code(tmp_path, corpus, cap
     assert ingest_main([str(folder), "--config", str(_config(tmp_path)), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     for key in ("files_seen", "files_ingested", "files_failed", "chunks_added", "chunks_embedded",
-                "truncated_chunks", "seconds", "errors"):
+                "truncated_chunks", "seconds", "errors", "files_unchanged", "files_updated", "files_removed",
+                "chunks_deleted", "chunks_reused", "errors_file"):
         assert key in report
     assert report["files_seen"] == 2 and report["files_failed"] == 1
     assert report["errors"][0]["category"] == "unsupported"
@@ -39,7 +40,7 @@ def test_ingest_exits_0_when_every_file_is_handled_and_query_finds_pages(tmp_pat
     folder = corpus("pdflatex-outline.pdf")
     config = str(_config(tmp_path))
     assert ingest_main([str(folder), "--config", config]) == 0
-    assert "ingested 1 of 1 files" in capsys.readouterr().out
+    assert "1 files in 'docs-fake'" in capsys.readouterr().out
     assert query_main(["pdflatex outline", "-k", "2", "--config", config, "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert len(hits) == 2

@@ -155,6 +155,10 @@ def _notes(data: dict) -> list[str]:
         "⚠: the model is not registered for the corpus's language. Brackets: 95% bootstrap interval.",
     ]
     info = data["info"]
+    notes.append(
+        f"Long documents (for the miss rate): the longest quarter of the corpus, at least "
+        f"{info.get('long_doc_min_tokens', 0):,} tokens (words, or CJK characters)."
+    )
     if info.get("empty_documents"):
         notes.append(f"{info['empty_documents']} empty corpus documents have nothing to index and are left out.")
     if info.get("files_formats"):

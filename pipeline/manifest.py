@@ -1,0 +1,139 @@
+"""What was ingested from where, in SQLite beside the store; plus the embedding cache.
+
+One row per (collection, file): size, modification time, content hash, the chunk ids the
+file has in the store, and the fingerprint of the model and settings that made them. A row
+is written in state ``writing`` *before* the store is touched and set to ``done`` after, so
+after a crash every chunk in the store belongs to a row, and a row not ``done`` is simply
+processed again.
+
+The embedding cache maps (model fingerprint, chunk content hash) to a vector, so a moved or
+renamed file, or a paragraph repeated in another file, is never embedded twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MANIFEST_NAME = "ingest-manifest.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    collection TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    chunk_ids TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('writing', 'done')),
+    PRIMARY KEY (collection, path)
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    fingerprint TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (fingerprint, content_hash)
+);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    doc_id: str
+    chunk_ids: tuple[str, ...]
+    settings: str
+    state: str = "done"
+
+
+class Manifest:
+    """The SQLite manifest of one store folder; every write is its own transaction."""
+
+    def __init__(self, folder: Path, collection: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / MANIFEST_NAME
+        self.collection = collection
+        self._db = sqlite3.connect(self.path, timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def get(self, path: str) -> FileRecord | None:
+        row = self._db.execute(
+            "SELECT path, size, mtime_ns, content_hash, doc_id, chunk_ids, settings, state "
+            "FROM files WHERE collection = ? AND path = ?",
+            (self.collection, path),
+        ).fetchone()
+        return _record(row) if row else None
+
+    def under(self, root: str) -> Iterator[FileRecord]:
+        """Records of files at ``root`` or anywhere below it."""
+        prefix = root.rstrip("/") + "/"
+        rows = self._db.execute(
+            "SELECT path, size, mtime_ns, content_hash, doc_id, chunk_ids, settings, state FROM files "
+            "WHERE collection = ? AND (path = ? OR substr(path, 1, ?) = ?)",
+            (self.collection, root, len(prefix), prefix),
+        )
+        for row in rows.fetchall():
+            yield _record(row)
+
+    def all_records(self) -> list[FileRecord]:
+        rows = self._db.execute(
+            "SELECT path, size, mtime_ns, content_hash, doc_id, chunk_ids, settings, state FROM files "
+            "WHERE collection = ?",
+            (self.collection,),
+        )
+        return [_record(row) for row in rows.fetchall()]
+
+    def put(self, record: FileRecord) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.collection, record.path, record.size, record.mtime_ns, record.content_hash,
+                    record.doc_id, json.dumps(list(record.chunk_ids)), record.settings, record.state,
+                ),
+            )
+
+    def remove(self, path: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM files WHERE collection = ? AND path = ?", (self.collection, path))
+
+    def cached_vectors(self, fingerprint: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        wanted = list(dict.fromkeys(hashes))
+        for start in range(0, len(wanted), 500):  # SQLite's limit on bound variables
+            part = wanted[start : start + 500]
+            rows = self._db.execute(
+                f"SELECT content_hash, vector FROM embeddings WHERE fingerprint = ? "
+                f"AND content_hash IN ({','.join('?' * len(part))})",
+                (fingerprint, *part),
+            )
+            for content_hash, blob in rows.fetchall():
+                found[content_hash] = np.frombuffer(blob, dtype=np.float32).copy()
+        return found
+
+    def cache_vectors(self, fingerprint: str, vectors: dict[str, np.ndarray]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                [(fingerprint, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
+            )
+
+
+def _record(row: tuple) -> FileRecord:
+    path, size, mtime_ns, content_hash, doc_id, chunk_ids, settings, state = row
+    return FileRecord(path, size, mtime_ns, content_hash, doc_id, tuple(json.loads(chunk_ids)), settings, state)

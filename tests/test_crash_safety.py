@@ -1,0 +1,109 @@
+"""A real `ingest` process killed with SIGKILL at random moments, then run again, leaves the
+store exactly as a clean run would. Slow (about a minute): run with `pytest -m slow`."""
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import chromadb
+import pytest
+
+
+from pipeline.manifest import MANIFEST_NAME, Manifest
+
+pytestmark = pytest.mark.slow
+
+
+def _config(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(
+        "default_model: fake\n"
+        "models:\n  fake: {kind: hashing, dimension: 64, max_seq_length: 48, batch_size: 8, call_batches: 2}\n"
+        f"store: {{path: {tmp_path / name}}}\n"
+    )
+    return path
+
+
+def _notes(folder: Path, count: int, version: str = "") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        (folder / f"note-{n:03d}.txt").write_text(
+            "\n\n".join(f"Note {n}{version}, paragraph {p}: the council approved budget line {n * p}." for p in range(6)),
+            encoding="utf-8",
+        )
+
+
+def _ingest(folder: Path, config: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", str(folder), "--config", str(config), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+
+def _state(store_dir: Path) -> tuple[set[str], dict[str, set[str]]]:
+    """The chunk ids in the store, and what the manifest says each file has."""
+    collection = chromadb.PersistentClient(path=str(store_dir)).get_collection("docs-fake")
+    ids = collection.get(include=[])["ids"]
+    assert len(ids) == len(set(ids)) == collection.count()  # no duplicates
+    manifest = Manifest(store_dir, "docs-fake")
+    records = manifest.all_records()
+    manifest.close()
+    assert all(record.state == "done" for record in records)
+    return set(ids), {record.path: set(record.chunk_ids) for record in records}
+
+
+def tmp_store(config: Path) -> Path:
+    return config.with_suffix("")
+
+
+def _kill_at_random(folder: Path, config: Path, rng: random.Random, times: int) -> None:
+    for _ in range(times):
+        process = _ingest(folder, config)
+        manifest = tmp_store(config) / MANIFEST_NAME
+        deadline = time.monotonic() + 60
+        while not manifest.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 2.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+
+def _finish(folder: Path, config: Path) -> dict:
+    process = _ingest(folder, config)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode in (0, 1), err.decode()
+    return json.loads(out)
+
+
+def test_killed_runs_then_a_rerun_equal_a_clean_run(tmp_path) -> None:
+    rng = random.Random(20261122)
+    folder = tmp_path / "docs"
+    _notes(folder, 300)  # about 5 s of work; the kills land within its first 2.5 s
+    crashed, clean = _config(tmp_path, "crashed"), _config(tmp_path, "clean")
+
+    _kill_at_random(folder, crashed, rng, times=3)
+    manifest = Manifest(tmp_store(crashed), "docs-fake")
+    assert len([r for r in manifest.all_records() if r.state == "done"]) < 300  # really cut short
+    manifest.close()
+    _finish(folder, crashed)
+    _finish(folder, clean)
+    assert _state(tmp_store(crashed)) == _state(tmp_store(clean))
+
+    # Now change, add and delete files, and kill the sync part-way too.
+    _notes(folder, 40, version=" (revised)")
+    for n in range(280, 300):
+        (folder / f"note-{n:03d}.txt").unlink()
+    _notes(tmp_path / "docs" / "new", 10)
+    _kill_at_random(folder, crashed, rng, times=2)
+    report = _finish(folder, crashed)
+    assert report["files_unchanged"] > 0  # resumed, not started over
+    _finish(folder, clean)
+    crashed_state = _state(tmp_store(crashed))
+    assert crashed_state == _state(tmp_store(clean))
+    ids, manifest = crashed_state
+    assert set().union(*manifest.values()) == ids  # no orphans: every chunk belongs to a file
+    assert len(manifest) == 290
