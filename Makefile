@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: install demo test test-fast test-slow bench eval clean
+.PHONY: install demo test test-fast test-slow test-corpus bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,10 @@ test-fast: install
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
 
-test: test-fast test-slow
+test-corpus: install
+	$(BIN)/python -m pytest -q -m corpus
+
+test: test-fast test-slow test-corpus
 
 bench: install
 	$(BIN)/python bench/ingest_speed.py

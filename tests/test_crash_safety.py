@@ -107,3 +107,27 @@ def test_killed_runs_then_a_rerun_equal_a_clean_run(tmp_path) -> None:
     ids, manifest = crashed_state
     assert set().union(*manifest.values()) == ids  # no orphans: every chunk belongs to a file
     assert len(manifest) == 290
+
+
+def test_ctrl_c_stops_after_the_current_batch_and_the_next_run_resumes(tmp_path) -> None:
+    folder = tmp_path / "docs"
+    _notes(folder, 300)
+    config = _config(tmp_path, "interrupted")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", str(folder), "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    manifest = tmp_store(config) / MANIFEST_NAME
+    while not manifest.exists() and process.poll() is None:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err.decode()
+    assert "run the same command again to resume" in out.decode()
+    assert "Traceback" not in err.decode()
+    ids, records = _state(tmp_store(config))
+    assert 0 < len(records) < 300
+    assert set().union(*records.values()) == ids  # what was written is complete
+    report = _finish(folder, config)
+    assert report["files_unchanged"] == len(records) and report["files_ingested"] == 300 - len(records)

@@ -1,0 +1,50 @@
+"""Every file of the shared real-world corpus (../shared/data/docs): no crash, every file either
+ingested or reported with its category, no file parsing for more than 30 s, and encrypted files
+with known passwords opened. Marked `corpus` (a few minutes): run with `pytest -m corpus`."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import ingest
+from pipeline.records import FileError
+from pipeline.walk import walk_files
+from tests.conftest import fake_settings
+
+pytestmark = pytest.mark.corpus
+
+DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "docs"
+CATEGORIES = {"encrypted", "no_text", "corrupt", "unsupported", "empty", "too_large", "timeout", "embedding_failed"}
+# The passwords the corpus's README gives; these files must open with them.
+PASSWORDS = ["openpassword", "foo", "password"]
+OPENED_WITH_PASSWORD = [
+    "py-pdf-sample-files/005-libreoffice-writer-password/libreoffice-writer-password.pdf",
+    "unstructured-example-docs/example-docs/pdf/password.pdf",
+    "pdfminer-samples/samples/encryption/aes-128.pdf",
+    "pdfminer-samples/samples/encryption/aes-256.pdf",
+    "pdfminer-samples/samples/encryption/rc4-40.pdf",
+]
+
+
+@pytest.mark.skipif(not DOCS.is_dir(), reason=f"the shared corpus is not at {DOCS}")
+def test_every_real_file_is_ingested_or_reported_with_a_category(tmp_path) -> None:
+    settings = fake_settings(
+        tmp_path / "store",
+        connectors={"pdf_passwords": PASSWORDS},
+        walk={"file_timeout_s": 30.0},
+        models={"fake": {"kind": "hashing", "dimension": 64, "max_seq_length": 256}},
+    )
+    report = ingest(DOCS, config=settings)
+
+    walked = [entry for entry in walk_files([DOCS], settings.walk) if not isinstance(entry, FileError)]
+    assert report.files_seen == len(walked) >= 229
+    errors = [json.loads(line) for line in Path(report.errors_file).read_text().splitlines()]
+    assert report.files_ingested + len(errors) == report.files_seen
+    assert {error["category"] for error in errors} <= CATEGORIES
+    # No file took more than 30 s to parse: none was stopped by the time limit.
+    assert not [error for error in errors if error["category"] == "timeout"]
+    failed = {Path(error["path"]).relative_to(DOCS).as_posix() for error in errors}
+    assert not failed & set(OPENED_WITH_PASSWORD)
+    assert report.truncated_chunks == 0
+    assert report.files_ingested >= 220
