@@ -25,7 +25,8 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +102,7 @@ class Ingestor:
         self.store.warm_up()
         self._ready = True
 
-    @property
+    @cached_property
     def settings_fingerprint(self) -> str:
         """Everything that shapes a file's chunks and vectors; a change means processing again."""
         parts = {
@@ -179,7 +180,7 @@ class Ingestor:
                 # Touched or copied without changing: the content decides.
                 if stat.st_size != record.size or FileIdentity.of(entry).content_hash != record.content_hash:
                     return False
-                manifest.put(FileRecord(**{**record.__dict__, "mtime_ns": stat.st_mtime_ns}))
+                manifest.put(replace(record, mtime_ns=stat.st_mtime_ns))
         except OSError:
             return False
         report.files_unchanged += 1
@@ -233,7 +234,7 @@ def _stop_requested() -> Iterator[threading.Event]:
 class _Run:
     """The state of one run: files waiting for vectors, and the chunks queued for the next batch."""
 
-    def __init__(self, ingestor: Ingestor, report: RunReport, bar, manifest: Manifest) -> None:  # noqa: ANN001 - tqdm
+    def __init__(self, ingestor: Ingestor, report: RunReport, bar, manifest: Manifest) -> None:
         self.ingestor = ingestor
         self.manifest = manifest
         self.fingerprint = ingestor.embedder.fingerprint
@@ -321,7 +322,6 @@ class _Run:
             self._show_counts(refresh=False)
             self.bar.update(1)
 
-
     def _write(self, work: _FileWork) -> None:
         """Manifest row first (state writing), then new chunks, then stale ones out, then done.
 
@@ -342,13 +342,13 @@ class _Run:
         # New chunks first, then the ones the file no longer has: a reader never sees it missing.
         self.store.upsert(work.new_chunks, work.vectors)
         self.report.chunks_deleted += self.store.delete(work.stale_ids)
-        self.manifest.put(FileRecord(**{**record.__dict__, "state": "done"}))
+        self.manifest.put(replace(record, state="done"))
         self.report.chunks_added += len(work.new_chunks)
         self.report.files_ingested += 1
         self.report.files_updated += previous is not None
 
 
-def _progress_bar(total: int, *, enabled: bool):  # noqa: ANN202 - tqdm
+def _progress_bar(total: int, *, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="file", disable=not enabled, dynamic_ncols=True, desc="ingest")

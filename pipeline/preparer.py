@@ -54,8 +54,8 @@ class FileIdentity:
 
     @classmethod
     def of(cls, path: Path) -> FileIdentity:
-        """Size and modification time first, then the bytes (stat again after reading, so a
-        file rewritten meanwhile is caught the next time by its new mtime)."""
+        """Size and modification time, taken before the bytes are hashed: a file rewritten while
+        it is read then shows a newer time than recorded and is read again next run."""
         stat = path.stat()
         digest = hashlib.sha256()
         with path.open("rb") as handle:
@@ -95,7 +95,7 @@ class FilePreparer:
         except MemoryError:
             message = "needs more memory than walk.parse_memory_mb allows"
             return PreparedFile(path, error=FileError(str(path), ErrorCategory.TOO_LARGE.value, message))
-        except Exception as error:  # noqa: BLE001 - parsers raise anything on hostile input
+        except Exception as error:
             log.debug("unexpected error reading %s", path, exc_info=True)
             message = f"parser failed: {type(error).__name__}: {error}"
             return PreparedFile(path, error=FileError(str(path), ErrorCategory.CORRUPT.value, message))
@@ -107,6 +107,9 @@ class FilePreparer:
 
 # The worker process's preparer and chunker, built once by the pool's initializer.
 _worker: tuple[FilePreparer, Chunker] | None = None
+
+
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 def _die_with_parent(parent: int) -> None:
@@ -122,9 +125,6 @@ def _die_with_parent(parent: int) -> None:
         return
     if os.getppid() != parent:  # the parent died before the request was made
         os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _init_worker(preparer: FilePreparer, parent: int, memory_mb: float | None) -> None:
