@@ -101,7 +101,29 @@ class TokenCounter:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
 
-class SentenceTransformerEmbedder:
+class _TokenizedModel:
+    """What the embedders that load a real model share: token counts with a private copy of the
+    model's tokenizer, and the registry's query and passage prefixes."""
+
+    spec: ModelSpec
+    _counter: TokenCounter
+
+    def warm_up(self) -> None:
+        raise NotImplementedError
+
+    def token_counter(self) -> Callable[[str], int]:
+        self.warm_up()
+        return self._counter
+
+    def count_tokens(self, text: str) -> int:
+        return self.token_counter()(text)
+
+    def _prefixed(self, texts: list[str], is_query: bool) -> list[str]:
+        prefix = self.spec.query_prefix if is_query else self.spec.passage_prefix
+        return [prefix + text for text in texts] if prefix else texts
+
+
+class SentenceTransformerEmbedder(_TokenizedModel):
     """A sentence-transformers model, loaded lazily; prefixes from the registry are added here."""
 
     def __init__(self, *, name: str, spec: ModelSpec) -> None:
@@ -170,17 +192,9 @@ class SentenceTransformerEmbedder:
             }
         )
 
-    def token_counter(self) -> Callable[[str], int]:
-        self.warm_up()
-        return self._counter
-
-    def count_tokens(self, text: str) -> int:
-        return self.token_counter()(text)
-
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
-        prefix = self.spec.query_prefix if is_query else self.spec.passage_prefix
         vectors = self.model.encode(
-            [prefix + text for text in texts] if prefix else texts,
+            self._prefixed(texts, is_query),
             batch_size=self.spec.batch_size,
             normalize_embeddings=self.spec.normalize,
             convert_to_numpy=True,
@@ -189,7 +203,7 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-class Model2VecEmbedder:
+class Model2VecEmbedder(_TokenizedModel):
     """A static model (model2vec): one vector per token, averaged; ~100x faster than a transformer.
 
     With ``distill_from`` the static model is distilled offline from a registered
@@ -260,17 +274,9 @@ class Model2VecEmbedder:
             }
         )
 
-    def token_counter(self) -> Callable[[str], int]:
-        self.warm_up()
-        return self._counter
-
-    def count_tokens(self, text: str) -> int:
-        return self.token_counter()(text)
-
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
-        prefix = self.spec.query_prefix if is_query else self.spec.passage_prefix
         vectors = self.model.encode(
-            [prefix + text for text in texts] if prefix else texts,
+            self._prefixed(texts, is_query),
             max_length=self.max_tokens,
             batch_size=max(self.spec.batch_size, 1024),
             use_multiprocessing=False,
