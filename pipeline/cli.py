@@ -92,6 +92,9 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
     except IngestError as error:
         print(f"ingest: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # a second Ctrl-C, or one before any file was read
+        print("ingest: interrupted; every file written is complete, run the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
