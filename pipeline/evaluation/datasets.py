@@ -170,8 +170,11 @@ def load_dataset(folder: str | Path, split: str = "test", *, read_options: ReadO
     missing = sorted(set(qrels) - set(all_queries))
     if missing:
         raise ConfigError(f"dataset {folder}: {len(missing)} judged queries are not in {QUERIES_FILE}: {missing[:5]}")
-    # Only judged queries are evaluated, as trec_eval, BEIR and MTEB do.
-    queries = {qid: all_queries[qid] for qid in qrels}
+    # Only judged queries are evaluated, as trec_eval, BEIR and MTEB do. A blank one cannot be
+    # searched; it stays in the qrels and scores 0, so it still counts.
+    queries = {qid: all_queries[qid] for qid in qrels if all_queries[qid].strip()}
+    if len(queries) < len(qrels):
+        log.warning("%d judged queries are blank; they score 0", len(qrels) - len(queries))
     if (folder / CORPUS_FILE).is_file():
         corpus = {
             str(row["_id"]): CorpusDoc(str(row.get("title") or ""), str(row.get("text") or ""))

@@ -30,7 +30,7 @@ def build_json(result: EvaluationResult, command: str = "") -> dict[str, object]
         "split": dataset.split,
         "language": dataset.language,
         "documents": len(dataset.corpus),
-        "queries": len(dataset.queries),
+        "queries": len(dataset.qrels),
         "command": command,
         "info": result.info,
         "warnings": result.warnings,
