@@ -12,7 +12,6 @@ from pathlib import Path
 import chromadb
 import pytest
 
-
 from pipeline.manifest import MANIFEST_NAME, Manifest
 
 pytestmark = pytest.mark.slow
@@ -56,14 +55,15 @@ def _state(store_dir: Path) -> tuple[set[str], dict[str, set[str]]]:
     return set(ids), {record.path: set(record.chunk_ids) for record in records}
 
 
-def tmp_store(config: Path) -> Path:
+def _store_of(config: Path) -> Path:
+    """The store folder a config of :func:`_config` points at."""
     return config.with_suffix("")
 
 
 def _kill_at_random(folder: Path, config: Path, rng: random.Random, times: int) -> None:
     for _ in range(times):
         process = _ingest(folder, config)
-        manifest = tmp_store(config) / MANIFEST_NAME
+        manifest = _store_of(config) / MANIFEST_NAME
         deadline = time.monotonic() + 60
         while not manifest.exists() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -86,12 +86,12 @@ def test_killed_runs_then_a_rerun_equal_a_clean_run(tmp_path) -> None:
     crashed, clean = _config(tmp_path, "crashed"), _config(tmp_path, "clean")
 
     _kill_at_random(folder, crashed, rng, times=3)
-    manifest = Manifest(tmp_store(crashed), "docs-fake")
+    manifest = Manifest(_store_of(crashed), "docs-fake")
     assert len([r for r in manifest.all_records() if r.state == "done"]) < 300  # really cut short
     manifest.close()
     _finish(folder, crashed)
     _finish(folder, clean)
-    assert _state(tmp_store(crashed)) == _state(tmp_store(clean))
+    assert _state(_store_of(crashed)) == _state(_store_of(clean))
 
     # Now change, add and delete files, and kill the sync part-way too.
     _notes(folder, 40, version=" (revised)")
@@ -102,8 +102,8 @@ def test_killed_runs_then_a_rerun_equal_a_clean_run(tmp_path) -> None:
     report = _finish(folder, crashed)
     assert report["files_unchanged"] > 0  # resumed, not started over
     _finish(folder, clean)
-    crashed_state = _state(tmp_store(crashed))
-    assert crashed_state == _state(tmp_store(clean))
+    crashed_state = _state(_store_of(crashed))
+    assert crashed_state == _state(_store_of(clean))
     ids, manifest = crashed_state
     assert set().union(*manifest.values()) == ids  # no orphans: every chunk belongs to a file
     assert len(manifest) == 290
@@ -117,7 +117,7 @@ def test_ctrl_c_stops_after_the_current_batch_and_the_next_run_resumes(tmp_path)
         [sys.executable, "-m", "pipeline.cli", str(folder), "--config", str(config)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    manifest = tmp_store(config) / MANIFEST_NAME
+    manifest = _store_of(config) / MANIFEST_NAME
     while not manifest.exists() and process.poll() is None:
         time.sleep(0.05)
     time.sleep(1.0)
@@ -126,7 +126,7 @@ def test_ctrl_c_stops_after_the_current_batch_and_the_next_run_resumes(tmp_path)
     assert process.returncode == 130, err.decode()
     assert "run the same command again to resume" in out.decode()
     assert "Traceback" not in err.decode()
-    ids, records = _state(tmp_store(config))
+    ids, records = _state(_store_of(config))
     assert 0 < len(records) < 300
     assert set().union(*records.values()) == ids  # what was written is complete
     report = _finish(folder, config)
