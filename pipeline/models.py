@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -101,15 +102,22 @@ class TokenCounter:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
 
-class _TokenizedModel:
-    """What the embedders that load a real model share: token counts with a private copy of the
-    model's tokenizer, and the registry's query and passage prefixes."""
+class _TokenizedModel(ABC):
+    """What the embedders that load a real model share: the model loaded on first use, token
+    counts with a private copy of its tokenizer, and the registry's query and passage prefixes."""
 
     spec: ModelSpec
     _counter: TokenCounter
+    _model: object | None
 
+    @abstractmethod
     def warm_up(self) -> None:
-        raise NotImplementedError
+        """Load the model (once) and set ``_model`` and ``_counter``."""
+
+    @property
+    def model(self):  # noqa: ANN201 - the library's model class, imported lazily
+        self.warm_up()
+        return self._model
 
     def token_counter(self) -> Callable[[str], int]:
         self.warm_up()
@@ -164,11 +172,6 @@ class SentenceTransformerEmbedder(_TokenizedModel):
         prefix = self.spec.passage_prefix
         self._prefix_tokens = self.count_tokens(prefix) + 1 if prefix else 0
         log.info("loaded model %s from %s on %s", self.name, self._source, device)
-
-    @property
-    def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily
-        self.warm_up()
-        return self._model
 
     @property
     def dimension(self) -> int:
@@ -248,11 +251,6 @@ class Model2VecEmbedder(_TokenizedModel):
         folder.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(str(folder))
         return model
-
-    @property
-    def model(self):  # noqa: ANN201 - StaticModel, imported lazily
-        self.warm_up()
-        return self._model
 
     @property
     def dimension(self) -> int:
