@@ -66,7 +66,7 @@ def main() -> int:
                 entries = list(walk_files(args.paths, fresh.walk))
                 prepared = list(prepare_all(ingestor.preparer, entries, window=len(entries) or 1, workers=0))
                 # The ingest module's own name for it, so Ingestor.run picks up the ready files.
-                importlib.import_module("pipeline.ingest").prepare_all = lambda *_, **__: (file for file in prepared)
+                importlib.import_module("pipeline.ingest").prepare_all = lambda *_, ready=prepared, **__: (file for file in ready)
             started = time.perf_counter()
             report = ingestor.run(args.paths)
             pipeline_runs.append(time.perf_counter() - started)
