@@ -43,13 +43,48 @@ def _metadata(reader: PdfReader) -> tuple[str, str]:
     return str(info.title or "").strip(), str(info.author or "").strip()
 
 
-def read_pdf(path: Path, options: ReadOptions) -> Document:
+def pdf_page_count(path: Path, options: ReadOptions) -> int:
+    """Pages of a PDF (opened and decrypted, no text read); 0 when it cannot be opened."""
+    try:
+        return read_pdf(path, options, pages=range(0)).pages or 0
+    except ConnectorError:
+        return 0
+
+
+def merge_pdf_parts(path: Path, parts: list[Document]) -> Document:
+    """One document from the page ranges of one PDF read apart, in order."""
+    sections = [section for part in parts for section in part.sections]
+    first = parts[0]
+    if not sections:
+        raise _no_text(path, first.pages or 0, bool(first.extra.get("encrypted")))
+    document = Document(
+        path=path, file_type="pdf", sections=sections, title=first.title, author=first.author,
+        pages=first.pages, pages_without_text=sum(part.pages_without_text for part in parts),
+    )
+    unreadable = sum(int(part.extra.get("pages_unreadable", 0)) for part in parts)
+    if unreadable:
+        document.extra["pages_unreadable"] = unreadable
+    return document
+
+
+def _no_text(path: Path, page_count: int, encrypted: bool) -> ConnectorError:
+    reason = (
+        "it was encrypted, so the text may also be unreadable without the right key"
+        if encrypted
+        else "it is probably scanned and needs OCR"
+    )
+    return ConnectorError(path, ErrorCategory.NO_TEXT, f"none of its {page_count} page(s) has a text layer; {reason}")
+
+
+def read_pdf(path: Path, options: ReadOptions, pages: range | None = None) -> Document:
+    """The text of every page, or with ``pages`` of those pages only (a part of a large PDF
+    read by several workers; a part may hold no text, :func:`merge_pdf_parts` decides)."""
     try:
         reader = PdfReader(path)
         if reader.is_encrypted:
             _decrypt(reader, path, options.pdf_passwords)
-        pages = reader.pages
-        page_count = len(pages)
+        reader_pages = reader.pages
+        page_count = len(reader_pages)
     except ConnectorError:
         raise
     except FileNotDecryptedError as error:
@@ -60,9 +95,10 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
     sections: list[Section] = []
     without_text = 0
     unreadable = 0
-    for number in range(page_count):
+    numbers = range(page_count) if pages is None else range(max(pages.start, 0), min(pages.stop, page_count))
+    for number in numbers:
         try:
-            text = pages[number].extract_text() or ""
+            text = reader_pages[number].extract_text() or ""
         except FileNotDecryptedError as error:
             raise ConnectorError(path, ErrorCategory.ENCRYPTED, str(error)) from error
         except Exception as error:  # noqa: BLE001 - pypdf raises many types on one broken page
@@ -77,15 +113,8 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
 
     if page_count == 0:
         raise ConnectorError(path, ErrorCategory.EMPTY, "PDF has no pages")
-    if not sections:
-        reason = (
-            "it was encrypted, so the text may also be unreadable without the right key"
-            if reader.is_encrypted
-            else "it is probably scanned and needs OCR"
-        )
-        raise ConnectorError(
-            path, ErrorCategory.NO_TEXT, f"none of its {page_count} page(s) has a text layer; {reason}"
-        )
+    if not sections and pages is None:
+        raise _no_text(path, page_count, reader.is_encrypted)
     title, author = _metadata(reader)
     document = Document(
         path=path, file_type="pdf", sections=sections, title=title, author=author,
@@ -93,4 +122,6 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
     )
     if unreadable:
         document.extra["pages_unreadable"] = unreadable
+    if reader.is_encrypted:
+        document.extra["encrypted"] = 1
     return document

@@ -105,6 +105,8 @@ class WalkSettings(_Settings):
     # as timeout; one that needs more memory than this, on top of the worker's own, as too_large.
     file_timeout_s: float = Field(120.0, gt=0)
     parse_memory_mb: float = Field(2048.0, gt=0)
+    # A PDF with more pages is read by several workers at once, this many pages each.
+    pdf_pages_per_task: int = Field(100, ge=1)
 
 
 class RetrySettings(_Settings):

@@ -152,7 +152,7 @@ class Ingestor:
         walk = self.settings.walk
         prepared_files = prepare_all(
             self.preparer, todo, window=walk.prefetch_files, workers=walk.prepare_workers,
-            timeout_s=walk.file_timeout_s, memory_mb=walk.parse_memory_mb,
+            timeout_s=walk.file_timeout_s, memory_mb=walk.parse_memory_mb, pdf_pages_per_task=walk.pdf_pages_per_task,
         )
         try:
             with _stop_requested() as stop:

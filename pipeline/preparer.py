@@ -23,7 +23,8 @@ from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from connectors import ConnectorError, ErrorCategory, ReadOptions, read_document
+from connectors import ConnectorError, Document, ErrorCategory, ReadOptions, read_document
+from connectors.pdf import merge_pdf_parts, pdf_page_count, read_pdf
 from pipeline.config import ChunkingSettings, CleaningSettings
 from pipeline.prepare import Chunker, clean_sections
 from pipeline.records import Chunk, FileError
@@ -81,28 +82,48 @@ class FilePreparer:
         """Read, clean and chunk one file; any failure becomes a categorised error."""
         if isinstance(entry, FileError):
             return PreparedFile(Path(entry.path), error=entry)
-        path = entry
+        return self._prepare(entry, lambda: read_document(entry, self.read_options), chunker)
+
+    def read_part(self, path: Path, pages: range) -> Document | FileError:
+        """Some pages of a large PDF, read apart so several workers share one file."""
+        try:
+            return read_pdf(path, self.read_options, pages)
+        except ConnectorError as error:
+            return FileError(str(path), error.category.value, error.message)
+        except Exception as error:  # noqa: BLE001 - parsers raise anything on hostile input
+            return _parser_failure(path, error)
+
+    def prepare_parts(self, path: Path, parts: list[Document | FileError], chunker: Chunker | None = None) -> PreparedFile:
+        """Clean and chunk a PDF from its parts, as :meth:`prepare` would have from the whole."""
+        for part in parts:
+            if isinstance(part, FileError):
+                return PreparedFile(path, error=part)
+        return self._prepare(path, lambda: merge_pdf_parts(path, parts), chunker)  # type: ignore[arg-type]
+
+    def _prepare(self, path: Path, read: Callable[[], Document], chunker: Chunker | None) -> PreparedFile:
         try:
             identity = FileIdentity.of(path)
         except OSError as error:
             return PreparedFile(path, error=FileError(str(path), ErrorCategory.CORRUPT.value, f"cannot read file: {error}"))
         try:
-            document = read_document(path, self.read_options)
+            document = read()
             sections = clean_sections(document, self.cleaning)
             chunks = (chunker or self.chunker()).chunk(document, sections)
         except ConnectorError as error:
             return PreparedFile(path, error=FileError(str(path), error.category.value, error.message))
-        except MemoryError:
-            message = "needs more memory than walk.parse_memory_mb allows"
-            return PreparedFile(path, error=FileError(str(path), ErrorCategory.TOO_LARGE.value, message))
-        except Exception as error:
-            log.debug("unexpected error reading %s", path, exc_info=True)
-            message = f"parser failed: {type(error).__name__}: {error}"
-            return PreparedFile(path, error=FileError(str(path), ErrorCategory.CORRUPT.value, message))
+        except Exception as error:  # noqa: BLE001 - parsers raise anything on hostile input
+            return PreparedFile(path, error=_parser_failure(path, error))
         if not chunks:
             message = "no chunk with content after cleaning (only whitespace, symbols or repeated lines)"
             return PreparedFile(path, error=FileError(str(path), ErrorCategory.EMPTY.value, message))
         return PreparedFile(path, chunks=chunks, pages_without_text=document.pages_without_text, identity=identity)
+
+
+def _parser_failure(path: Path, error: Exception) -> FileError:
+    if isinstance(error, MemoryError):
+        return FileError(str(path), ErrorCategory.TOO_LARGE.value, "needs more memory than walk.parse_memory_mb allows")
+    log.debug("unexpected error reading %s", path, exc_info=True)
+    return FileError(str(path), ErrorCategory.CORRUPT.value, f"parser failed: {type(error).__name__}: {error}")
 
 
 # The worker process's preparer and chunker, built once by the pool's initializer.
@@ -146,6 +167,11 @@ def _prepare_in_worker(entry: Path | FileError) -> PreparedFile:
     assert _worker is not None, "worker not initialised"
     preparer, chunker = _worker
     return preparer.prepare(entry, chunker)
+
+
+def _read_part_in_worker(path: Path, pages: range) -> Document | FileError:
+    assert _worker is not None, "worker not initialised"
+    return _worker[0].read_part(path, pages)
 
 
 def prefetch(
@@ -196,28 +222,38 @@ def prepare_all(
     workers: int,
     timeout_s: float | None = None,
     memory_mb: float | None = None,
+    pdf_pages_per_task: int | None = None,
 ) -> Iterator[PreparedFile]:
     """Prepared files in order; ``workers`` processes parse ahead (0: a thread, for small runs).
 
     With processes, a file that takes longer than ``timeout_s`` is reported as ``timeout``
     and its worker killed; one whose worker dies (out of memory, a crash in native code) is
-    reported too, and the run goes on with a fresh pool.
+    reported too, and the run goes on with a fresh pool. A PDF of more than
+    ``pdf_pages_per_task`` pages is read by several workers, a range of pages each, and
+    cleaned and chunked here once its parts are in.
     """
     if workers == 0:
         chunker = preparer.chunker()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as executor:
             yield from prefetch(lambda entry: preparer.prepare(entry, chunker), entries, window, executor)
         return
-    pool = _GuardedPool(preparer, workers, memory_mb)
+    pool = _GuardedPool(preparer, workers, memory_mb, pdf_pages_per_task)
+    main_chunker: Chunker | None = None
     try:
         iterator = iter(entries)
-        pending: deque[tuple[Path | FileError, Future[PreparedFile]]] = deque(
+        pending: deque[tuple[Path | FileError, list[Future]]] = deque(
             (entry, pool.submit(entry)) for entry in islice(iterator, window)
         )
         while pending:
-            entry, future = pending.popleft()
+            entry, futures = pending.popleft()
             try:
-                result = future.result(timeout=timeout_s)
+                # The limit is per file, or per part of a PDF shared between workers.
+                parts = [future.result(timeout=timeout_s) for future in futures]
+                if len(parts) == 1 and isinstance(parts[0], PreparedFile):
+                    result = parts[0]
+                else:
+                    main_chunker = main_chunker or preparer.chunker()
+                    result = preparer.prepare_parts(Path(str(entry)), parts, main_chunker)
             except TimeoutError:
                 result = _failed(entry, ErrorCategory.TIMEOUT, f"parsing took longer than {timeout_s:g} s (walk.file_timeout_s)")
                 pending = pool.restart(pending)
@@ -239,8 +275,11 @@ def _failed(entry: Path | FileError, category: ErrorCategory, message: str) -> P
 class _GuardedPool:
     """A process pool that can be killed and replaced when one of its files hangs."""
 
-    def __init__(self, preparer: FilePreparer, workers: int, memory_mb: float | None) -> None:
+    def __init__(
+        self, preparer: FilePreparer, workers: int, memory_mb: float | None, pdf_pages_per_task: int | None
+    ) -> None:
         self.preparer, self.workers, self.memory_mb = preparer, workers, memory_mb
+        self.pdf_pages_per_task = pdf_pages_per_task if workers > 1 else None
         self.executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -251,8 +290,27 @@ class _GuardedPool:
             initargs=(self.preparer, os.getpid(), self.memory_mb),
         )
 
-    def submit(self, entry: Path | FileError) -> Future[PreparedFile]:
-        return self.executor.submit(_prepare_in_worker, entry)
+    def submit(self, entry: Path | FileError) -> list[Future]:
+        """One task for the file, or one per page range for a large PDF."""
+        ranges = self._page_ranges(entry)
+        if not ranges:
+            return [self.executor.submit(_prepare_in_worker, entry)]
+        return [self.executor.submit(_read_part_in_worker, entry, pages) for pages in ranges]
+
+    def _page_ranges(self, entry: Path | FileError) -> list[range]:
+        per_task = self.pdf_pages_per_task
+        if not per_task or isinstance(entry, FileError) or entry.suffix.lower() != ".pdf":
+            return []
+        try:
+            # Opening a PDF costs a little; one under about 2 KB a page cannot have that many.
+            if entry.stat().st_size < per_task * 2048:
+                return []
+        except OSError:
+            return []
+        count = pdf_page_count(entry, self.preparer.read_options)
+        if count <= per_task:
+            return []
+        return [range(start, min(start + per_task, count)) for start in range(0, count, per_task)]
 
     def restart(self, pending: deque) -> deque:
         """Kill every worker (one is stuck) and resubmit the files still waiting."""

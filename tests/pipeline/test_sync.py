@@ -178,3 +178,13 @@ def test_a_file_that_parses_too_long_or_too_big_is_reported_and_the_run_goes_on(
     greedy = make_settings(walk={"parse_memory_mb": 40, "prepare_workers": 1})
     report = ingest(folder, config=greedy)
     assert [(Path(e.path).name, e.category) for e in report.errors] == [("note-2-huge.txt", "too_large")]
+
+
+def test_a_large_pdf_read_by_several_workers_gives_the_same_chunks(corpus, make_settings, tmp_path) -> None:
+    folder = corpus("pdflatex-outline.pdf", "korean-text-with-tables.pdf")
+    whole = make_settings()
+    split = fake_settings(tmp_path / "split", walk={"pdf_pages_per_task": 1, "prepare_workers": 2})
+    ingest(folder, config=whole)
+    report = ingest(folder, config=split)
+    assert report.files_ingested == 2 and not report.errors
+    assert {Path(k).name: v for k, v in _stored(whole).items()} == {Path(k).name: v for k, v in _stored(split).items()}
