@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,32 +71,25 @@ class Manifest:
     def close(self) -> None:
         self._db.close()
 
-    def get(self, path: str) -> FileRecord | None:
-        row = self._db.execute(
-            "SELECT path, size, mtime_ns, content_hash, doc_id, chunk_ids, settings, state "
-            "FROM files WHERE collection = ? AND path = ?",
-            (self.collection, path),
-        ).fetchone()
-        return _record(row) if row else None
-
-    def under(self, root: str) -> Iterator[FileRecord]:
-        """Records of files at ``root`` or anywhere below it."""
-        prefix = root.rstrip("/") + "/"
+    def _select(self, condition: str, parameters: tuple) -> list[FileRecord]:
         rows = self._db.execute(
             "SELECT path, size, mtime_ns, content_hash, doc_id, chunk_ids, settings, state FROM files "
-            "WHERE collection = ? AND (path = ? OR substr(path, 1, ?) = ?)",
-            (self.collection, root, len(prefix), prefix),
-        )
-        for row in rows.fetchall():
-            yield _record(row)
-
-    def all_records(self) -> list[FileRecord]:
-        rows = self._db.execute(
-            "SELECT path, size, mtime_ns, content_hash, doc_id, chunk_ids, settings, state FROM files "
-            "WHERE collection = ?",
-            (self.collection,),
+            f"WHERE collection = ?{condition}",
+            (self.collection, *parameters),
         )
         return [_record(row) for row in rows.fetchall()]
+
+    def get(self, path: str) -> FileRecord | None:
+        found = self._select(" AND path = ?", (path,))
+        return found[0] if found else None
+
+    def under(self, root: str) -> list[FileRecord]:
+        """Records of files at ``root`` or anywhere below it."""
+        prefix = root.rstrip("/") + "/"
+        return self._select(" AND (path = ? OR substr(path, 1, ?) = ?)", (root, len(prefix), prefix))
+
+    def all_records(self) -> list[FileRecord]:
+        return self._select("", ())
 
     def put(self, record: FileRecord) -> None:
         with self._db:
