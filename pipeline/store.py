@@ -166,3 +166,17 @@ class ChromaStore:
         for offset in range(0, self.count(), page_size):
             page = self.collection.get(limit=page_size, offset=offset, include=["documents", "metadatas"])
             yield from zip(page["ids"], page["documents"], [meta or {} for meta in page["metadatas"]])
+
+    def fetch(
+        self, ids: list[str], where: dict[str, Any] | None = None, *, with_text: bool = True
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
+        """id -> (text, metadata) for those of ``ids`` that are stored and match ``where``."""
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        include = ["metadatas"] + (["documents"] if with_text else [])
+        for start in range(0, len(ids), _QUERY_RESULTS_PER_CALL):
+            page = self.collection.get(
+                ids=ids[start : start + _QUERY_RESULTS_PER_CALL], where=where or None, include=include
+            )
+            texts = page["documents"] if with_text else [""] * len(page["ids"])
+            found.update(zip(page["ids"], zip(texts, [meta or {} for meta in page["metadatas"]])))
+        return found

@@ -5,7 +5,7 @@ import pytest
 
 from pipeline import Ingestor, ingest, query
 from pipeline.config import settings_from_dict
-from pipeline.models import load_embedder
+from pipeline.embedders import load_embedder
 
 pytestmark = pytest.mark.slow
 

@@ -15,16 +15,15 @@ import hashlib
 import json
 import logging
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from connectors import ConnectorError, ReadOptions, read_document
-from pipeline.cjk import CJK_RANGES
 from pipeline.config import WalkSettings
+from pipeline.embedders import count_hash_tokens
 from pipeline.errors import ConfigError
-from pipeline.models import count_hash_tokens
+from pipeline.language import CJK_RANGES, detect_language
 from pipeline.records import FileError
 from pipeline.walk import walk_files
 
@@ -34,11 +33,7 @@ QUERIES_FILE = "queries.jsonl"
 CORPUS_FILE = "corpus.jsonl"
 QRELS_DIR = "qrels"
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_KANA = re.compile(r"[\u3040-\u30ff]")
-_HANGUL = re.compile(r"[\uac00-\ud7af]")
 _CJK = re.compile(f"[{CJK_RANGES}]")
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -90,33 +85,6 @@ class Dataset:
     def doc_tokens(self) -> dict[str, int]:
         """Length of each document in model-independent tokens (words; one per CJK character)."""
         return {doc_id: count_hash_tokens(doc.full_text) for doc_id, doc in self.corpus.items()}
-
-
-def detect_language(texts, sample_chars: int = 200_000) -> str:
-    """The corpus's script as a language code: "zh", "ja", "ko", or "en" for Latin script.
-
-    Counted over letters of a sample; a corpus is CJK when CJK characters are at least 30%
-    of its letters (Chinese text routinely mixes in Latin names and numbers).
-    """
-    counts: Counter[str] = Counter()
-    seen = 0
-    for text in texts:
-        text = text[:5000]
-        counts["letters"] += len(_LETTER.findall(text))
-        counts["han"] += len(_HAN.findall(text))
-        counts["kana"] += len(_KANA.findall(text))
-        counts["hangul"] += len(_HANGUL.findall(text))
-        seen += len(text)
-        if seen >= sample_chars:
-            break
-    letters = max(counts["letters"], 1)
-    if counts["kana"] / letters > 0.05:
-        return "ja"
-    if counts["hangul"] / letters > 0.3:
-        return "ko"
-    if counts["han"] / letters > 0.3:
-        return "zh"
-    return "en"
 
 
 def _read_jsonl(path: Path) -> list[dict]:

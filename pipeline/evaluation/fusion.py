@@ -12,24 +12,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from pipeline.evaluation.metrics import Qrels, Run, evaluate, mean, trec_order
+from pipeline.evaluation.metrics import Qrels, evaluate, mean
+from pipeline.retrieval.fusion import RRF_K, Run, rrf  # noqa: F401 - RRF_K re-exported
 
-RRF_K = 60  # the constant of Cormack et al. (2009), used by most hybrid search engines
 WEIGHT_GRID = tuple(i / 10 for i in range(11))
-
-
-def rrf(runs: list[Run], weights: list[float], depth: int = 100, k: int = RRF_K) -> Run:
-    """``sum(weight / (k + rank))`` over the runs a document appears in; top ``depth`` kept."""
-    fused: Run = {}
-    for qid in set().union(*runs):
-        scores: dict[str, float] = {}
-        for run, weight in zip(runs, weights):
-            if weight == 0:
-                continue
-            for rank, doc in enumerate(trec_order(run.get(qid, {})), 1):
-                scores[doc] = scores.get(doc, 0.0) + weight / (k + rank)
-        fused[qid] = {doc: scores[doc] for doc in trec_order(scores)[:depth]}
-    return fused
 
 
 def query_fold(qid: str) -> int:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import pytrec_eval
 
-Run = dict[str, dict[str, float]]
+from pipeline.retrieval.fusion import Run, trec_order  # noqa: F401 - re-exported for the evaluation
+
 Qrels = dict[str, dict[str, int]]
 
 # Reported in this order; the first two are the headline numbers.
@@ -58,11 +59,6 @@ def parse_metric(name: str) -> Metric:
         known = ", ".join(f"{f}@k" for f in _MEASURES)
         raise ValueError(f"unknown metric '{name}' (known: {known}, e.g. map@10)")
     return Metric(name.lower(), family, int(cutoff))
-
-
-def trec_order(scores: dict[str, float]) -> list[str]:
-    """Document ids in trec_eval's ranking order: score descending, then id descending."""
-    return sorted(scores, key=lambda doc: (scores[doc], doc), reverse=True)
 
 
 def without_self_hits(run: Run, query_ids: set[str]) -> Run:

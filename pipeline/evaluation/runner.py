@@ -21,11 +21,11 @@ from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.embed import EmbedStage
+from pipeline.embedders import load_embedder
 from pipeline.errors import ConfigError
 from pipeline.evaluation.datasets import Dataset
 from pipeline.evaluation.dense import EncodedCorpus, encode_dataset, exact_search
-from pipeline.evaluation.fusion import rrf, tuned_rrf
-from pipeline.evaluation.lexical import BM25Retriever
+from pipeline.evaluation.fusion import tuned_rrf
 from pipeline.evaluation.metrics import (
     DEFAULT_METRICS,
     Run,
@@ -38,8 +38,11 @@ from pipeline.evaluation.metrics import (
 )
 from pipeline.evaluation.render import format_counts, render_corpus
 from pipeline.ingest import Ingestor
-from pipeline.models import load_embedder
 from pipeline.query import Retriever
+from pipeline.retrieval.fusion import fuse, rrf
+from pipeline.retrieval.hybrid import covers, plan_query
+from pipeline.retrieval.lexical import IndexedChunk, LexicalIndex
+from pipeline.retrieval.tokens import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +98,6 @@ def resolve_models(settings: Settings, requested: str) -> list[str]:
             "(or 'default', 'all'; BM25 and the hybrids are always included)"
         )
     return names
-
-
-def covers(languages: tuple[str, ...], language: str) -> bool:
-    return language in languages or "multilingual" in languages
 
 
 def _source_resolver(files: dict[str, str], folder: Path) -> Callable[[str], str | None]:
@@ -207,13 +206,19 @@ class Evaluator:
         )
 
     def _bm25_beir(self) -> SystemRun:
-        ids = [doc_id for doc_id, doc in self.dataset.corpus.items() if doc.full_text]
+        """BM25 over whole documents, with the product's tokenizer and lexical index (in memory)."""
+        tokenizer = Tokenizer(chinese=self.settings.retrieval.chinese_tokens)
+        docs = [(doc_id, doc.full_text) for doc_id, doc in self.dataset.corpus.items() if doc.full_text]
         started = time.perf_counter()
-        index = BM25Retriever(ids, [self.dataset.corpus[doc_id].full_text for doc_id in ids])
+        index = LexicalIndex(None, tokenizer_fingerprint=tokenizer.fingerprint)
+        index.rebuild(IndexedChunk(doc_id, doc_id, tokenizer.term_counts(text)) for doc_id, text in docs)
         seconds = time.perf_counter() - started
-        qids = list(self.dataset.queries)
-        run = dict(zip(qids, index.search([self.dataset.queries[q] for q in qids], DEPTH)))
-        return self._score(BM25, "lexical", "beir", run, docs_per_s=len(ids) / seconds if seconds else None)
+        run = {qid: dict(index.search(tokenizer.tokenize(text), DEPTH)) for qid, text in self.dataset.queries.items()}
+        index.close()
+        return self._score(
+            BM25, "lexical", "beir", run, docs_per_s=len(docs) / seconds if seconds else None,
+            details={"chinese_tokens": tokenizer.chinese},
+        )
 
     # --- files mode ------------------------------------------------------------------------
 
@@ -250,15 +255,8 @@ class Evaluator:
             }
             marker.write_text(json.dumps(ingested))
             cached = False
-        retriever = Retriever(settings=settings, model=name, collection=collection)
-        qids = list(self.dataset.queries)
-        k = max(1, min(CHUNK_DEPTH, retriever.store.count()))
-        run: Run = {}
-        # Folded a batch at a time: thousands of queries * k chunk hits would hold gigabytes.
-        for start in range(0, len(qids), QUERY_BATCH):
-            batch = qids[start : start + QUERY_BATCH]
-            hits = retriever.search_many([self.dataset.queries[q] for q in batch], k=k, with_text=False)
-            run.update({qid: _fold_chunks(((h.source, h.score) for h in found), doc_of) for qid, found in zip(batch, hits)})
+        retriever = Retriever(settings=settings, model=name, collection=collection, mode="dense")
+        run = self._search_files(retriever, doc_of)
         spec = self.settings.models[name]
         return self._score(
             name, "dense", "files", run,
@@ -268,34 +266,48 @@ class Evaluator:
         )
 
     def _bm25_files(self, doc_of: Callable[[str], str | None], file_count: int) -> SystemRun:
-        """BM25 over the chunks the pipeline stored for the first model, folded like dense hits."""
-        retriever = Retriever(settings=self._files_settings(), model=self.models[0], collection=f"eval-{self.models[0]}")
-        ids, texts, sources = [], [], []
-        for chunk_id, text, metadata in retriever.chunks():
-            ids.append(chunk_id)
-            texts.append(text)
-            sources.append(str(metadata.get("source", "")))
-        source_of = dict(zip(ids, sources))
-        started = time.perf_counter()
-        index = BM25Retriever(ids, texts)
-        seconds = time.perf_counter() - started
-        qids = list(self.dataset.queries)
-        found = index.search([self.dataset.queries[q] for q in qids], CHUNK_DEPTH)
-        run = {
-            qid: _fold_chunks(((source_of[c], s) for c, s in hits.items()), doc_of)
-            for qid, hits in zip(qids, found)
-        }
-        return self._score(
-            BM25, "lexical", "files", run, docs_per_s=file_count / seconds if seconds else None,
-            details={"chunks_from": self.models[0], "chunks": len(ids)},
+        """BM25 through the query API over the lexical index that ingest kept for the first
+        model's collection, folded into documents like dense hits."""
+        retriever = Retriever(
+            settings=self._files_settings(), model=self.models[0], collection=f"eval-{self.models[0]}", mode="lexical"
         )
+        started = time.perf_counter()
+        run = self._search_files(retriever, doc_of)
+        seconds = time.perf_counter() - started
+        return self._score(
+            BM25, "lexical", "files", run, docs_per_s=None,
+            details={"chunks_from": self.models[0], "chunks": retriever.store.count(), "query_seconds": round(seconds, 2)},
+        )
+
+    def _search_files(self, retriever: Retriever, doc_of: Callable[[str], str | None]) -> Run:
+        qids = list(self.dataset.queries)
+        k = max(1, min(CHUNK_DEPTH, retriever.store.count()))
+        run: Run = {}
+        # Folded a batch at a time: thousands of queries * k chunk hits would hold gigabytes.
+        for start in range(0, len(qids), QUERY_BATCH):
+            batch = qids[start : start + QUERY_BATCH]
+            hits = retriever.search_many([self.dataset.queries[q] for q in batch], k=k, with_text=False)
+            run.update({qid: _fold_chunks(((h.source, h.score) for h in found), doc_of) for qid, found in zip(batch, hits)})
+        return run
 
     # --- hybrids ---------------------------------------------------------------------------
 
     def _hybrids(self, name: str, dense: SystemRun, lexical: SystemRun, mode: str) -> list[SystemRun]:
         plain = rrf([lexical.run, dense.run], [1.0, 1.0], DEPTH)
         tuned = tuned_rrf(lexical.run, dense.run, self.dataset.qrels)
+        # What `query(mode="hybrid")` does: the registry's dense weight for each query's language.
+        spec = self.settings.models[name]
+        weights = {qid: plan_query(text, "hybrid", name, spec).dense_weight for qid, text in self.dataset.queries.items()}
+        product = {
+            qid: fuse([lexical.run.get(qid, {}), dense.run.get(qid, {})], [1 - weight, weight], DEPTH,
+                      self.settings.retrieval.rrf_k)
+            for qid, weight in weights.items()
+        }
         return [
+            self._score(
+                f"{BM25}+{name} hybrid", "hybrid", mode, product,
+                details={"dense_weights": sorted(set(weights.values()))},
+            ),
             self._score(f"{BM25}+{name} rrf", "hybrid", mode, plain, details={"dense_weight": 0.5}),
             self._score(
                 f"{BM25}+{name} rrf-tuned", "hybrid", mode, tuned.run,

@@ -36,7 +36,7 @@ def test_both_modes_report_every_system_with_the_headline_metrics(fixtures, eval
     assert (data["dataset"], data["mode"], data["split"], data["language"]) == ("cranfield-mini", "both", "test", "en")
     systems = {(row["mode"], row["model"]) for row in data["results"]}
     assert systems == {
-        (mode, name) for mode in ("beir", "files") for name in ("fake", "bm25", "bm25+fake rrf", "bm25+fake rrf-tuned")
+        (mode, name) for mode in ("beir", "files") for name in ("fake", "bm25", "bm25+fake hybrid", "bm25+fake rrf", "bm25+fake rrf-tuned")
     }
     for row in data["results"]:
         assert HEADLINE_KEYS <= set(row)
@@ -54,7 +54,7 @@ def test_both_modes_report_every_system_with_the_headline_metrics(fixtures, eval
         assert (out / image).is_file()
     assert "plots/quality.png" in html and "plots/space-fake.png" in html
     per_query = (out / "per_query.csv").read_text().splitlines()
-    assert len(per_query) == 1 + 2 * 4 * 15  # header + modes * systems * queries
+    assert len(per_query) == 1 + 2 * 5 * 15  # header + modes * systems * queries
 
 
 def test_a_second_run_reuses_cached_vectors_and_gives_the_same_numbers(fixtures, tmp_path):

@@ -3,8 +3,8 @@ import pytest
 
 from pipeline.config import ModelSpec, RetrySettings
 from pipeline.embed import EmbedStage
+from pipeline.embedders import HashingEmbedder
 from pipeline.errors import EmbeddingError, EmptyInputError, InvalidVectorError, TransientEmbeddingError
-from pipeline.models import HashingEmbedder
 
 FAST_RETRY = RetrySettings(attempts=3, initial_wait_s=0, max_wait_s=0)
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import Ingestor, ingest, query
+from pipeline.embedders import HashingEmbedder
 from pipeline.errors import EmbeddingError
 from pipeline.preparer import prefetch
-from pipeline.models import HashingEmbedder
 
 GOOD = ["pdflatex-outline.pdf", "category-level.docx", "procurement-zh.docx", "example-steelJIS-datasheet-utf-16.html"]
 BAD = {"fake.doc": "unsupported", "patchelf.pdf": "no_text", "libreoffice-writer-password.pdf": None}

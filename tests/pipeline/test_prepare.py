@@ -4,8 +4,8 @@ import pytest
 
 from connectors import Document, Section
 from pipeline.config import ChunkingSettings, CleaningSettings, ModelSpec
+from pipeline.embedders import HashingEmbedder
 from pipeline.errors import ConfigError
-from pipeline.models import HashingEmbedder
 from pipeline.prepare import Chunker, clean_sections, cleaned_text, normalize_text, remove_repeated_lines
 
 COUNT = HashingEmbedder(name="t", spec=ModelSpec(kind="hashing", dimension=8)).count_tokens

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from pipeline import Ingestor, ingest
+from pipeline.embedders import HashingEmbedder
 from pipeline.errors import StoreLockedError, TransientEmbeddingError
 from pipeline.lock import StoreLock
 from pipeline.manifest import MANIFEST_NAME, Manifest
-from pipeline.models import HashingEmbedder
 from tests.conftest import fake_settings
 
 DOCS = ["pdflatex-outline.pdf", "category-level.docx", "procurement-zh.docx"]
