@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from pipeline.config import load_settings
+from pipeline.config import SEARCH_MODES, load_settings
 from pipeline.errors import IngestError
 from pipeline.ingest import Ingestor
 from pipeline.query import Retriever
@@ -113,6 +113,11 @@ def query_parser() -> argparse.ArgumentParser:
     parser.add_argument("text", metavar="TEXT", help="the question or search text")
     parser.add_argument("-k", type=int, default=10, metavar="N", help="how many chunks to return (default: 10)")
     parser.add_argument("--where", metavar="JSON", help='metadata filter in Chroma syntax, e.g. \'{"file_type": "pdf"}\'')
+    parser.add_argument(
+        "--mode", choices=SEARCH_MODES,
+        help="hybrid: the model's vectors and BM25, fused; dense: vectors only; lexical: BM25 only "
+        "(default: retrieval.mode in the config, hybrid)",
+    )
     _common(parser)
     return parser
 
@@ -126,7 +131,9 @@ def query_main(argv: Sequence[str] | None = None) -> int:
         print(f"ingest-query: error: --where is not valid JSON: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        retriever = Retriever(settings=load_settings(args.config), model=args.model, collection=args.collection)
+        retriever = Retriever(
+            settings=load_settings(args.config), model=args.model, collection=args.collection, mode=args.mode
+        )
         hits = retriever.search(args.text, k=args.k, where=where)
     except IngestError as error:
         print(f"ingest-query: error: {error}", file=sys.stderr)
@@ -137,6 +144,8 @@ def query_main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=2))
         return EXIT_OK
+    if hits and hits[0].note:
+        print(f"note: {hits[0].note}")
     for rank, hit in enumerate(hits, 1):
         where_found = hit.source + (f", page {hit.page}" if hit.page else "")
         if hit.heading_path:

@@ -133,6 +133,9 @@ class RetrievalSettings(_Settings):
     # Chunks taken from each side before fusing; more finds more, and costs more per query.
     candidates: int = Field(100, ge=1, le=10_000)
     rrf_k: int = Field(60, ge=1)
+    # BM25 (Lucene's formula): term-frequency saturation and document-length normalisation.
+    bm25_k1: float = Field(1.5, ge=0)
+    bm25_b: float = Field(0.75, ge=0, le=1)
     # Chinese BM25 terms: jieba's dictionary words, or single characters plus character pairs.
     chinese_tokens: Literal["jieba", "bigrams"] = "jieba"
 

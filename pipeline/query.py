@@ -97,7 +97,8 @@ class Retriever:
         """The collection's BM25 index; None when ``ingest`` has not built it (yet)."""
         if self._lexical is None:
             index = LexicalIndex(
-                lexical_index_path(self.store_path, self.collection), tokenizer_fingerprint=self.tokenizer.fingerprint
+                lexical_index_path(self.store_path, self.collection), tokenizer_fingerprint=self.tokenizer.fingerprint,
+                k1=self.settings.retrieval.bm25_k1, b=self.settings.retrieval.bm25_b,
             )
             if not index.is_current:
                 index.close()

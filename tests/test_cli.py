@@ -66,3 +66,19 @@ def test_missing_path_and_bad_filter_are_usage_errors(tmp_path, capsys) -> None:
 def test_query_before_any_ingest_says_what_to_do(tmp_path, capsys) -> None:
     assert query_main(["anything", "--config", str(_config(tmp_path))]) == 2
     assert "run `ingest`" in capsys.readouterr().err
+
+
+def test_query_modes_and_the_lexical_lean_for_a_language_the_model_lacks(tmp_path, corpus, capsys) -> None:
+    config = str(_config(tmp_path))
+    assert ingest_main([str(corpus("procurement-zh.docx", "pdflatex-outline.pdf")), "--config", config]) == 0
+    capsys.readouterr()
+    assert query_main(["项目的预算金额是多少？", "-k", "3", "--config", config]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("note: model 'fake' does not cover 'zh': ranked by BM25 alone")
+    assert "预算金额" in out.splitlines()[2]  # the first hit's text
+    assert query_main(["some text without a meaning", "--mode", "lexical", "--config", config, "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits[0]["mode"] == "lexical" and hits[0]["dense_score"] is None
+    assert query_main(["？？", "--config", config]) == 2
+    assert "no words" in capsys.readouterr().err
+    assert query_main(["x", "--mode", "fuzzy", "--config", config]) == 2

@@ -210,7 +210,8 @@ class Evaluator:
         tokenizer = Tokenizer(chinese=self.settings.retrieval.chinese_tokens)
         docs = [(doc_id, doc.full_text) for doc_id, doc in self.dataset.corpus.items() if doc.full_text]
         started = time.perf_counter()
-        index = LexicalIndex(None, tokenizer_fingerprint=tokenizer.fingerprint)
+        retrieval = self.settings.retrieval
+        index = LexicalIndex(None, tokenizer_fingerprint=tokenizer.fingerprint, k1=retrieval.bm25_k1, b=retrieval.bm25_b)
         index.rebuild(IndexedChunk(doc_id, doc_id, tokenizer.term_counts(text)) for doc_id, text in docs)
         seconds = time.perf_counter() - started
         run = {qid: dict(index.search(tokenizer.tokenize(text), DEPTH)) for qid, text in self.dataset.queries.items()}

@@ -99,7 +99,7 @@ class Tokenizer:
                     tokens.extend(_bigrams(run))
             elif _CJK_RUN.fullmatch(run):
                 tokens.extend(_bigrams(run))
-            elif run not in self._stopwords:
+            elif len(run) > 1 and run not in self._stopwords:
                 words.append(run)
         if words:
             tokens.extend(self._stemmer.stemWords(words) if self._stemmer is not None else words)
