@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from pipeline.cli import ingest_main, query_main
@@ -81,4 +82,6 @@ def test_query_modes_and_the_lexical_lean_for_a_language_the_model_lacks(tmp_pat
     assert hits[0]["mode"] == "lexical" and hits[0]["dense_score"] is None
     assert query_main(["？？", "--config", config]) == 2
     assert "no words" in capsys.readouterr().err
-    assert query_main(["x", "--mode", "fuzzy", "--config", config]) == 2
+    with pytest.raises(SystemExit) as exited:
+        query_main(["x", "--mode", "fuzzy", "--config", config])
+    assert exited.value.code == 2
