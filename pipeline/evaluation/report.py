@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import html
+import itertools
 import json
 import logging
 import re
@@ -135,16 +136,29 @@ def _speed(row: dict) -> str:
     return f"{row['docs_per_s']:,.1f}" + (" (cached)" if row.get("speed_cached") else "")
 
 
-def _table_rows(data: dict, mode: str) -> tuple[list[str], list[list[str]]]:
+def language_group(row: dict, language: str) -> str:
+    """Which group of the report a system belongs to: by whether its model knows the corpus's language."""
+    if row["kind"] == "lexical":
+        return "lexical (any language)"
+    return f"models registered for {language}" if row["covers_language"] else f"models not registered for {language}"
+
+
+def _table_rows(data: dict, mode: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Headers, and (group, cells) per system: systems of models that know the corpus's language
+    first, then BM25, then the others, each group in the result's order."""
     metrics = [m for m in data["definitions"] if m in _HEADERS]
     headers = ["system", *(_HEADERS[m] for m in metrics), "long-doc miss", "docs/s"]
+    order = [f"models registered for {data['language']}", "lexical (any language)",
+             f"models not registered for {data['language']}"]
     rows = []
     for row in data["results"]:
         if row["mode"] != mode:
             continue
         name = row["model"] + ("" if row["covers_language"] else " ⚠")
         miss = row[LONG_DOC_MISS_RATE]
-        rows.append([name, *(_cell(row, m) for m in metrics), "–" if miss is None else f"{miss:.4f}", _speed(row)])
+        cells = [name, *(_cell(row, m) for m in metrics), "–" if miss is None else f"{miss:.4f}", _speed(row)]
+        rows.append((language_group(row, data["language"]), cells))
+    rows.sort(key=lambda item: order.index(item[0]))
     return headers, rows
 
 
@@ -171,6 +185,12 @@ def _notes(data: dict) -> list[str]:
                 f"{row.get('files_failed')} failed, {row.get('chunks')} chunks, "
                 f"{row.get('truncated_chunks')} truncated."
             )
+        if row["kind"] == "hybrid" and "dense_weights" in row:
+            weights = ", ".join(f"{w:.2f}" for w in row["dense_weights"])
+            notes.append(
+                f"{row['mode']}, {row['model']}: the query API's own fusion, with the model registry's dense "
+                f"weight for each query's language ({weights}; 0 where the model lacks the language)."
+            )
         if row["kind"] == "hybrid" and "dense_weight_per_fold" in row:
             weights = ", ".join(f"{w:.1f}" for w in row["dense_weight_per_fold"])
             notes.append(f"{row['mode']}, {row['model']}: dense weight chosen per query fold on the other fold: {weights}.")
@@ -191,7 +211,9 @@ def _markdown(data: dict, plots: dict[str, str]) -> str:
     for mode in dict.fromkeys(row["mode"] for row in data["results"]):
         headers, rows = _table_rows(data, mode)
         lines += ["", f"## {mode} mode", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        for group, members in itertools.groupby(rows, key=lambda item: item[0]):
+            lines.append(f"| *{group}* |" + " |" * (len(headers) - 1))
+            lines += ["| " + " | ".join(cells) + " |" for _, cells in members]
     lines += ["", "## Notes", "", *(f"- {note}" for note in _notes(data))]
     lines += ["", "## Definitions", "", *(f"- **{name}**: {text}" for name, text in data["definitions"].items())]
     lines += ["", "## Plots", "", *(f"![{title}]({path})" for title, path in plots.items())]
@@ -205,6 +227,7 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f0f3f7; }
+th.group { text-align: left; font-style: italic; background: #fafbfc; }
 .warning { background: #fff4e0; border-left: 4px solid #e0893b; padding: 0.5em 1em; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 code { background: #f4f4f4; padding: 1px 4px; }
@@ -231,8 +254,9 @@ def _html(data: dict, plots: dict[str, str]) -> str:
         parts.append(f"<h2>{html.escape(mode)} mode</h2><table><tr>")
         parts += [f"<th>{html.escape(h)}</th>" for h in headers]
         parts.append("</tr>")
-        for row in rows:
-            parts.append("<tr>" + "".join(f"<td>{bold(cell)}</td>" for cell in row) + "</tr>")
+        for group, members in itertools.groupby(rows, key=lambda item: item[0]):
+            parts.append(f"<tr><th colspan='{len(headers)}' class='group'>{html.escape(group)}</th></tr>")
+            parts += ["<tr>" + "".join(f"<td>{bold(cell)}</td>" for cell in cells) + "</tr>" for _, cells in members]
         parts.append("</table>")
     for title, path in plots.items():
         parts.append(f"<h2>{html.escape(title)}</h2><img src='{html.escape(path)}' alt='{html.escape(title)}'>")

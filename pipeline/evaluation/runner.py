@@ -306,12 +306,15 @@ class Evaluator:
         }
         return [
             self._score(
-                f"{BM25}+{name} hybrid", "hybrid", mode, product,
+                f"{BM25}+{name} hybrid", "hybrid", mode, product, covers_language=dense.covers_language,
                 details={"dense_weights": sorted(set(weights.values()))},
             ),
-            self._score(f"{BM25}+{name} rrf", "hybrid", mode, plain, details={"dense_weight": 0.5}),
             self._score(
-                f"{BM25}+{name} rrf-tuned", "hybrid", mode, tuned.run,
+                f"{BM25}+{name} rrf", "hybrid", mode, plain, covers_language=dense.covers_language,
+                details={"dense_weight": 0.5},
+            ),
+            self._score(
+                f"{BM25}+{name} rrf-tuned", "hybrid", mode, tuned.run, covers_language=dense.covers_language,
                 details={"dense_weight_per_fold": list(tuned.dense_weights)},
             ),
         ]

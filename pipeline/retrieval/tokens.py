@@ -25,6 +25,14 @@ from pipeline.language import CJK_RANGES, HAN_RANGES
 
 ChineseTokens = Literal["jieba", "bigrams"]
 
+# Chinese function words and question words: in a question they match nearly every chunk and
+# add only noise ("项目的预算金额是多少？" is about 项目, 预算 and 金额).
+CHINESE_STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 或 等 之 其 这 那 这个 那个 这些 那些 有 也 都 就 而 并 被 把 将 对 于 从 以 为 由 "
+    "中 上 下 吗 呢 吧 啊 呀 么 什么 哪 哪个 哪些 哪里 谁 何 多少 几 怎么 怎样 如何 为什么 是否 是不是 请问 "
+    "一个 我 你 他 她 它 我们 你们 他们 自己 会 能 可以 要 所 着 过 地 得".split()
+)
+
 _RUN = re.compile(rf"[{HAN_RANGES}]+|[{CJK_RANGES}]+|[^\W_{CJK_RANGES}]+")
 _HAN_RUN = re.compile(rf"[{HAN_RANGES}]+")
 _CJK_RUN = re.compile(rf"[{CJK_RANGES}]+")
@@ -53,7 +61,7 @@ class Tokenizer:
     @cached_property
     def fingerprint(self) -> str:
         """Changes whenever the same text could get other terms: index and queries must agree."""
-        parts = {"settings": self.__getstate__(), "rules": 1}
+        parts = {"settings": self.__getstate__(), "rules": 2}
         for package in ("jieba", "PyStemmer", "bm25s"):
             try:
                 parts[package] = metadata.version(package)
@@ -68,6 +76,10 @@ class Tokenizer:
         from bm25s.stopwords import STOPWORDS_EN
 
         return frozenset(STOPWORDS_EN)
+
+    @cached_property
+    def _chinese_stopwords(self) -> frozenset[str]:
+        return CHINESE_STOPWORDS if self.stopwords else frozenset()
 
     @cached_property
     def _stemmer(self):  # noqa: ANN202 - Stemmer.Stemmer, imported lazily
@@ -94,7 +106,7 @@ class Tokenizer:
         for run in _RUN.findall(text.lower()):
             if _HAN_RUN.fullmatch(run):
                 if self.chinese == "jieba":
-                    tokens.extend(word for word in self._jieba.lcut(run, HMM=True) if word.strip())
+                    tokens.extend(word for word in self._jieba.lcut(run, HMM=True) if word not in self._chinese_stopwords)
                 else:
                     tokens.extend(_bigrams(run))
             elif _CJK_RUN.fullmatch(run):
