@@ -4,6 +4,7 @@ store exactly as a clean run would. Slow (about a minute): run with `pytest -m s
 import json
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +14,8 @@ import chromadb
 import pytest
 
 from pipeline.manifest import MANIFEST_NAME, Manifest
+from pipeline.retrieval.lexical import LexicalIndex, lexical_index_path
+from pipeline.retrieval.tokens import Tokenizer
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +34,10 @@ def _notes(folder: Path, count: int, version: str = "") -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for n in range(count):
         (folder / f"note-{n:03d}.txt").write_text(
-            "\n\n".join(f"Note {n}{version}, paragraph {p}: the council approved budget line {n * p}." for p in range(6)),
+            "\n\n".join(
+                f"Note {n}{version}, paragraph {p}: the council approved budget line {n * p}. 预算金额{n * p}万元。"
+                for p in range(6)
+            ),
             encoding="utf-8",
         )
 
@@ -43,8 +49,8 @@ def _ingest(folder: Path, config: Path) -> subprocess.Popen:
     )
 
 
-def _state(store_dir: Path) -> tuple[set[str], dict[str, set[str]]]:
-    """The chunk ids in the store, and what the manifest says each file has."""
+def _state(store_dir: Path) -> tuple[set[str], dict[str, set[str]], dict[str, dict[str, int]]]:
+    """The chunk ids in the store, what the manifest says each file has, and the lexical index."""
     collection = chromadb.PersistentClient(path=str(store_dir)).get_collection("docs-fake")
     ids = collection.get(include=[])["ids"]
     assert len(ids) == len(set(ids)) == collection.count()  # no duplicates
@@ -52,7 +58,21 @@ def _state(store_dir: Path) -> tuple[set[str], dict[str, set[str]]]:
     records = manifest.all_records()
     manifest.close()
     assert all(record.state == "done" for record in records)
-    return set(ids), {record.path: set(record.chunk_ids) for record in records}
+    index = LexicalIndex(lexical_index_path(store_dir, "docs-fake"), tokenizer_fingerprint=Tokenizer().fingerprint)
+    lexical = index.snapshot()
+    index.close()
+    assert set(lexical) == set(ids)  # the index holds exactly the stored chunks
+    return set(ids), {record.path: set(record.chunk_ids) for record in records}, lexical
+
+
+def _files_done(manifest: Path) -> int:
+    if not manifest.exists():
+        return 0
+    with sqlite3.connect(manifest) as db:
+        try:
+            return db.execute("SELECT count(*) FROM files WHERE state = 'done'").fetchone()[0]
+        except sqlite3.OperationalError:  # the table is not created yet
+            return 0
 
 
 def _store_of(config: Path) -> Path:
@@ -104,7 +124,7 @@ def test_killed_runs_then_a_rerun_equal_a_clean_run(tmp_path) -> None:
     _finish(folder, clean)
     crashed_state = _state(_store_of(crashed))
     assert crashed_state == _state(_store_of(clean))
-    ids, manifest = crashed_state
+    ids, manifest, _ = crashed_state
     assert set().union(*manifest.values()) == ids  # no orphans: every chunk belongs to a file
     assert len(manifest) == 290
 
@@ -118,15 +138,15 @@ def test_ctrl_c_stops_after_the_current_batch_and_the_next_run_resumes(tmp_path)
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     manifest = _store_of(config) / MANIFEST_NAME
-    while not manifest.exists() and process.poll() is None:
-        time.sleep(0.05)
-    time.sleep(1.0)
+    deadline = time.monotonic() + 60
+    while not _files_done(manifest) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # interrupt once some files are written, however slow the machine is
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err.decode()
     assert "run the same command again to resume" in out.decode()
     assert "Traceback" not in err.decode()
-    ids, records = _state(_store_of(config))
+    ids, records, _ = _state(_store_of(config))
     assert 0 < len(records) < 300
     assert set().union(*records.values()) == ids  # what was written is complete
     report = _finish(folder, config)
