@@ -66,3 +66,11 @@ def test_missing_path_and_bad_filter_are_usage_errors(tmp_path, capsys) -> None:
 def test_query_before_any_ingest_says_what_to_do(tmp_path, capsys) -> None:
     assert query_main(["anything", "--config", str(_config(tmp_path))]) == 2
     assert "run `ingest`" in capsys.readouterr().err
+
+
+def test_no_ocr_leaves_a_scan_as_no_text(tmp_path, corpus, capsys) -> None:
+    folder = corpus("scanned-zh.pdf")
+    assert ingest_main([str(folder), "--config", str(_config(tmp_path)), "--json", "--no-ocr"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["errors"][0]["category"] == "no_text" and "OCR is off" in report["errors"][0]["message"]
+    assert report["pages_ocr"] == 0 and report["ocr_seconds"] == 0
