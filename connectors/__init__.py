@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from connectors.base import ConnectorError, Document, ErrorCategory, Section
+from connectors.doc import read_doc
 from connectors.docx import read_docx
 from connectors.html import read_html
 from connectors.options import ReadOptions
@@ -20,6 +21,7 @@ Reader = Callable[[Path, ReadOptions], Document]
 
 CONNECTORS: dict[str, Reader] = {
     ".pdf": read_pdf,
+    ".doc": read_doc,
     ".docx": read_docx,
     ".html": read_html,
     ".htm": read_html,
@@ -30,7 +32,6 @@ CONNECTORS: dict[str, Reader] = {
 
 # Formats users often drop in the same folders, with what to do about them.
 _UNSUPPORTED_HINTS = {
-    ".doc": "legacy Word .doc is not supported; save it as .docx",
     ".rtf": "RTF is not supported; save it as .docx",
     ".odt": "OpenDocument text is not supported; save it as .docx",
     ".pptx": "PowerPoint files are not supported",

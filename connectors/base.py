@@ -38,11 +38,13 @@ class ConnectorError(Exception):
 
 @dataclass(frozen=True)
 class Section:
-    """A run of text with one location: ``page`` is 1-based (PDF only), ``headings`` the heading path."""
+    """A run of text with one location: ``page`` is 1-based (PDF only), ``headings`` the heading path;
+    ``ocr`` marks text recognised from the page's image rather than read from its text layer."""
 
     text: str
     page: int | None = None
     headings: tuple[str, ...] = ()
+    ocr: bool = False
 
 
 @dataclass
@@ -57,6 +59,9 @@ class Document:
     pages: int | None = None
     # Pages that had no text layer (scanned images); a user needs OCR for those.
     pages_without_text: int = 0
+    # Pages read by OCR, and the seconds OCR took.
+    pages_ocr: int = 0
+    ocr_seconds: float = 0.0
     extra: dict[str, str | int] = field(default_factory=dict)
 
     @property

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 import zipfile
-from pathlib import Path
-
 from collections.abc import Iterator
+from pathlib import Path
 
 import docx
 from docx.blkcntnr import BlockItemContainer

@@ -15,3 +15,13 @@ class ReadOptions:
     # more than max_zip_ratio times (a zip bomb), before any XML is parsed.
     max_unpacked_mb: float = 1024.0
     max_zip_ratio: float = 200.0
+    # OCR of PDF pages without a text layer (see connectors/ocr.py). A page is read by OCR when
+    # its text layer has fewer than ocr_min_chars non-space characters, or when images cover
+    # at least ocr_image_share of it and its text layer is short (a scan with a stamp or a
+    # page number in text). Pages are rendered at ocr_dpi, scaled down to at most ocr_max_pixels.
+    ocr: bool = True
+    ocr_min_chars: int = 10
+    ocr_image_share: float = 0.5
+    ocr_dpi: int = 200
+    ocr_max_pixels: int = 8_000_000
+    ocr_threads: int = 1

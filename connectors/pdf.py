@@ -1,26 +1,29 @@
-"""PDF files, read page by page with pypdf so every chunk keeps its page number."""
+"""PDF files, read page by page with pypdf so every chunk keeps its page number; pages without
+a text layer are read by OCR (connectors/ocr.py) when ``ReadOptions.ocr`` is on."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from pypdf import PdfReader
-from pypdf import PasswordType
+from pypdf import PasswordType, PdfReader
 from pypdf.errors import FileNotDecryptedError, PyPdfError
 
+from connectors import ocr
 from connectors.base import ConnectorError, Document, ErrorCategory, Section
 from connectors.options import ReadOptions
+from connectors.pdf_render import PageImages
 
 log = logging.getLogger(__name__)
 
 
-def _decrypt(reader: PdfReader, path: Path, passwords: tuple[str, ...]) -> None:
-    """Try the empty password (many PDFs are encrypted only against editing), then the configured ones."""
+def _decrypt(reader: PdfReader, path: Path, passwords: tuple[str, ...]) -> str:
+    """Try the empty password (many PDFs are encrypted only against editing), then the configured
+    ones; returns the one that opened the file (the renderer for OCR needs it too)."""
     for password in ("", *passwords):
         try:
             if reader.decrypt(password) != PasswordType.NOT_DECRYPTED:
-                return
+                return password
         except (PyPdfError, NotImplementedError) as error:
             # An unsupported cipher is no reason to try further passwords.
             raise ConnectorError(path, ErrorCategory.ENCRYPTED, f"cannot decrypt: {error}") from error
@@ -56,10 +59,11 @@ def merge_pdf_parts(path: Path, parts: list[Document]) -> Document:
     sections = [section for part in parts for section in part.sections]
     first = parts[0]
     if not sections:
-        raise _no_text(path, first.pages or 0, bool(first.extra.get("encrypted")))
+        raise _no_text(path, first.pages or 0, bool(first.extra.get("encrypted")), "ocr" in first.extra)
     document = Document(
         path=path, file_type="pdf", sections=sections, title=first.title, author=first.author,
         pages=first.pages, pages_without_text=sum(part.pages_without_text for part in parts),
+        pages_ocr=sum(part.pages_ocr for part in parts), ocr_seconds=sum(part.ocr_seconds for part in parts),
     )
     unreadable = sum(int(part.extra.get("pages_unreadable", 0)) for part in parts)
     if unreadable:
@@ -67,13 +71,71 @@ def merge_pdf_parts(path: Path, parts: list[Document]) -> Document:
     return document
 
 
-def _no_text(path: Path, page_count: int, encrypted: bool) -> ConnectorError:
-    reason = (
-        "it was encrypted, so the text may also be unreadable without the right key"
-        if encrypted
-        else "it is probably scanned and needs OCR"
-    )
+def _no_text(path: Path, page_count: int, encrypted: bool, ocr_tried: bool) -> ConnectorError:
+    if encrypted:
+        reason = "it was encrypted, so the text may also be unreadable without the right key"
+    elif ocr_tried:
+        reason = "OCR found no text on its pages either"
+    else:
+        reason = "it is probably scanned; OCR is off (connectors.ocr)"
     return ConnectorError(path, ErrorCategory.NO_TEXT, f"none of its {page_count} page(s) has a text layer; {reason}")
+
+
+# A text layer this short on a page mostly covered by images is a stamp or a page number on a
+# scan, not the page's text. Measured on the shared corpus: such pages hold 10 characters, while
+# scans that already carry an OCR text layer hold hundreds.
+_SHORT_LAYER_CHARS = 100
+
+
+def _letters(text: str) -> int:
+    return len("".join(text.split()))
+
+
+class _PageOcr:
+    """Decides which pages need OCR and reads them, for one document."""
+
+    def __init__(self, path: Path, password: str | None, options: ReadOptions) -> None:
+        self.path, self.options = path, options
+        self.images = PageImages(path, password)
+        self.stats = ocr.OcrStats()
+        self.tried = False
+        self.unavailable: str | None = None
+
+    def needs_ocr(self, index: int, text: str) -> bool:
+        letters = _letters(text)
+        if letters < self.options.ocr_min_chars:
+            return True
+        if letters >= _SHORT_LAYER_CHARS or self.unavailable is not None:
+            return False
+        try:
+            return self.images.image_share(index) >= self.options.ocr_image_share
+        except Exception as error:  # noqa: BLE001 - PDFium may refuse a file pypdf reads; keep its text layer
+            log.warning("%s: cannot measure the images of page %d: %s", self.path, index + 1, error)
+            return False
+
+    def read(self, index: int, text: str) -> Section | None:
+        """The page's text by OCR when that finds more than its text layer; None otherwise."""
+        if self.unavailable is not None:
+            return None
+        self.tried = True
+        try:
+            image = self.images.render(index, self.options.ocr_dpi, self.options.ocr_max_pixels)
+            if image is None:  # blank page
+                return None
+            found = ocr.recognise_page(image, self.options.ocr_threads, self.stats)
+        except ocr.OcrUnavailable as error:
+            self.unavailable = str(error)
+            log.warning("%s: OCR unavailable: %s", self.path, error)
+            return None
+        except MemoryError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a renderer or engine failure costs one page, not the file
+            log.warning("%s: OCR of page %d failed: %s", self.path, index + 1, error)
+            self.stats.failures.append(f"page {index + 1}: {error}")
+            return None
+        if _letters(found) <= _letters(text):
+            return None
+        return Section(text=found, page=index + 1, ocr=True)
 
 
 def read_pdf(path: Path, options: ReadOptions, pages: range | None = None) -> Document:
@@ -81,8 +143,7 @@ def read_pdf(path: Path, options: ReadOptions, pages: range | None = None) -> Do
     read by several workers; a part may hold no text, :func:`merge_pdf_parts` decides)."""
     try:
         reader = PdfReader(path)
-        if reader.is_encrypted:
-            _decrypt(reader, path, options.pdf_passwords)
+        password = _decrypt(reader, path, options.pdf_passwords) if reader.is_encrypted else None
         reader_pages = reader.pages
         page_count = len(reader_pages)
     except ConnectorError:
@@ -96,6 +157,7 @@ def read_pdf(path: Path, options: ReadOptions, pages: range | None = None) -> Do
     without_text = 0
     unreadable = 0
     numbers = range(page_count) if pages is None else range(max(pages.start, 0), min(pages.stop, page_count))
+    page_ocr = _PageOcr(path, password, options) if options.ocr and numbers else None
     for number in numbers:
         try:
             text = reader_pages[number].extract_text() or ""
@@ -106,15 +168,20 @@ def read_pdf(path: Path, options: ReadOptions, pages: range | None = None) -> Do
             log.warning("%s: page %d unreadable: %s", path, number + 1, error)
             unreadable += 1
             text = ""
-        if text.strip():
-            sections.append(Section(text=text, page=number + 1))
+        section = Section(text=text, page=number + 1)
+        if page_ocr is not None and page_ocr.needs_ocr(number, text):
+            section = page_ocr.read(number, text) or section
+        if section.text.strip():
+            sections.append(section)
         else:
             without_text += 1
+    if page_ocr is not None:
+        page_ocr.images.close()
 
     if page_count == 0:
         raise ConnectorError(path, ErrorCategory.EMPTY, "PDF has no pages")
     if not sections and pages is None:
-        raise _no_text(path, page_count, reader.is_encrypted)
+        raise _no_text(path, page_count, reader.is_encrypted, page_ocr is not None and page_ocr.tried)
     title, author = _metadata(reader)
     document = Document(
         path=path, file_type="pdf", sections=sections, title=title, author=author,
@@ -122,6 +189,10 @@ def read_pdf(path: Path, options: ReadOptions, pages: range | None = None) -> Do
     )
     if unreadable:
         document.extra["pages_unreadable"] = unreadable
+    if page_ocr is not None:
+        document.pages_ocr, document.ocr_seconds = page_ocr.stats.pages, page_ocr.stats.seconds
+        if page_ocr.tried:
+            document.extra["ocr"] = 1
     if reader.is_encrypted:
         document.extra["encrypted"] = 1
     return document

@@ -55,6 +55,10 @@ def ingest_parser() -> argparse.ArgumentParser:
         help="keep the chunks of files that were deleted from these folders (default: delete them)",
     )
     parser.add_argument("--wait", action="store_true", help="if another ingest is writing the store, wait for it")
+    parser.add_argument(
+        "--no-ocr", action="store_true",
+        help="do not OCR PDF pages that have no text layer (default: connectors.ocr in the config, on)",
+    )
     _common(parser)
     return parser
 
@@ -67,6 +71,8 @@ def _print_summary(report: RunReport) -> None:
         f"chunks: {report.chunks_added} added ({report.chunks_embedded} embedded, {report.chunks_reused} from cache), "
         f"{report.chunks_deleted} deleted, {report.truncated_chunks} truncated"
     )
+    if report.pages_ocr:
+        print(f"OCR: {report.pages_ocr} pages in {report.ocr_seconds:.1f} s (in the parse workers)")
     if report.interrupted:
         print("interrupted: every file written so far is complete; run the same command again to resume")
     if not report.errors:
@@ -85,6 +91,8 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         settings = load_settings(args.config)
+        if args.no_ocr:
+            settings = settings.model_copy(update={"connectors": settings.connectors.model_copy(update={"ocr": False})})
         ingestor = Ingestor(settings=settings, model=args.model, collection=args.collection)
         report = ingestor.run(
             args.paths, progress=sys.stderr.isatty() and not args.json, prune=not args.no_prune, wait=args.wait

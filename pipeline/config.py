@@ -106,6 +106,13 @@ class ConnectorSettings(_Settings):
     docx_headers_footers: bool = False
     max_unpacked_mb: float = Field(1024.0, gt=0)
     max_zip_ratio: float = Field(200.0, gt=1)
+    # OCR of PDF pages without a text layer, or mostly covered by images (see ReadOptions).
+    ocr: bool = True
+    ocr_min_chars: int = Field(10, ge=0)
+    ocr_image_share: float = Field(0.5, gt=0.0, le=1.0)
+    ocr_dpi: int = Field(200, ge=50, le=600)
+    ocr_max_pixels: int = Field(8_000_000, ge=100_000)
+    ocr_threads: int = Field(1, ge=1, le=64)
 
 
 class WalkSettings(_Settings):
@@ -119,6 +126,8 @@ class WalkSettings(_Settings):
     # as timeout; one that needs more memory than this, on top of the worker's own, as too_large.
     file_timeout_s: float = Field(120.0, gt=0)
     parse_memory_mb: float = Field(2048.0, gt=0)
+    # OCR time does not count against file_timeout_s; each OCR'd page has this long instead.
+    ocr_page_timeout_s: float = Field(60.0, gt=0)
     # A PDF with more pages is read by several workers at once, this many pages each.
     pdf_pages_per_task: int = Field(100, ge=1)
 

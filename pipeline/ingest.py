@@ -175,9 +175,13 @@ class Ingestor:
         bar = _progress_bar(len(todo), enabled=progress)
         run = _Run(self, report, bar, manifest)
         walk = self.settings.walk
+        if todo:
+            # Forked workers inherit the loaded dictionary instead of each loading it on the clock.
+            self.tokenizer.warm_up()
         prepared_files = prepare_all(
             self.preparer, todo, window=walk.prefetch_files, workers=walk.prepare_workers,
             timeout_s=walk.file_timeout_s, memory_mb=walk.parse_memory_mb, pdf_pages_per_task=walk.pdf_pages_per_task,
+            ocr_page_timeout_s=walk.ocr_page_timeout_s,
         )
         try:
             with _stop_requested() as stop:
@@ -280,6 +284,8 @@ class _Run:
         limit = self.ingestor.embedder.max_tokens
         self.report.truncated_chunks += sum(1 for chunk in prepared.chunks if chunk.tokens > limit)
         self.report.pages_without_text += prepared.pages_without_text
+        self.report.pages_ocr += prepared.pages_ocr
+        self.report.ocr_seconds += prepared.ocr_seconds
         stored = self.store.ids_for_doc(prepared.chunks[0].doc_id)
         new = [chunk for chunk in prepared.chunks if chunk.id not in stored]
         current = {chunk.id for chunk in prepared.chunks}

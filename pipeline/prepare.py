@@ -100,7 +100,7 @@ def clean_sections(document: Document, settings: CleaningSettings) -> list[Secti
         if document.file_type == "pdf":
             text = unwrap_pdf_lines(text)
         if text:
-            cleaned.append(Section(text=text, page=section.page, headings=section.headings))
+            cleaned.append(Section(text=text, page=section.page, headings=section.headings, ocr=section.ocr))
     return cleaned
 
 
@@ -111,8 +111,8 @@ class _Block:
     start: int
     text: str
     headings: tuple[str, ...]
-    # (offset in the document's cleaned text, page) for each section in the block.
-    pages: tuple[tuple[int, int | None], ...]
+    # (offset in the document's cleaned text, page, read by OCR) for each section in the block.
+    pages: tuple[tuple[int, int | None, bool], ...]
 
 
 def _blocks(sections: list[Section]) -> list[_Block]:
@@ -124,7 +124,7 @@ def _blocks(sections: list[Section]) -> list[_Block]:
     def close() -> None:
         pages, position = [], group_start
         for section in group:
-            pages.append((position, section.page))
+            pages.append((position, section.page, section.ocr))
             position += len(section.text) + 2
         text = "\n\n".join(section.text for section in group)
         blocks.append(_Block(group_start, text, group[0].headings, tuple(pages)))
@@ -140,13 +140,14 @@ def _blocks(sections: list[Section]) -> list[_Block]:
     return blocks
 
 
-def _page_at(block: _Block, offset: int) -> int | None:
-    page = block.pages[0][1]
-    for start, section_page in block.pages:
+def _page_at(block: _Block, offset: int) -> tuple[int | None, bool]:
+    """The page, and whether it was read by OCR, of the section holding ``offset``."""
+    _, page, ocr = block.pages[0]
+    for start, section_page, section_ocr in block.pages:
         if start > offset:
             break
-        page = section_page
-    return page
+        page, ocr = section_page, section_ocr
+    return page, ocr
 
 
 class Chunker:
@@ -242,6 +243,7 @@ class Chunker:
                 if piece in seen or not self._is_content(piece):
                     continue
                 seen.add(piece)
+                page, ocr = _page_at(block, local)
                 chunks.append(
                     Chunk(
                         doc_id=doc_id,
@@ -252,9 +254,10 @@ class Chunker:
                         start=block.start + local,
                         end=block.start + local + len(piece),
                         tokens=self.count_tokens(piece),
-                        page=_page_at(block, local),
+                        page=page,
                         headings=block.headings,
                         title=document.title,
+                        ocr=ocr,
                     )
                 )
         return chunks

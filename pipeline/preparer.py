@@ -16,19 +16,20 @@ import resource
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, TimeoutError
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from connectors import ConnectorError, Document, ErrorCategory, ReadOptions, read_document
+from connectors import ConnectorError, Document, ErrorCategory, ReadOptions, ocr, read_document
 from connectors.pdf import merge_pdf_parts, pdf_page_count, read_pdf
 from pipeline.config import ChunkingSettings, CleaningSettings
 from pipeline.prepare import Chunker, clean_sections
 from pipeline.records import Chunk, FileError
 from pipeline.retrieval.tokens import Tokenizer
+from pipeline.taskclock import ParseTimeout, TaskClocks, WorkerClock
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ class PreparedFile:
     # BM25 term counts of each chunk, made here so the main process only stores them.
     terms: list[dict[str, int]] = field(default_factory=list)
     pages_without_text: int = 0
+    pages_ocr: int = 0
+    ocr_seconds: float = 0.0
     error: FileError | None = None
     # The file as it was read, for the manifest: a later change shows up as a difference.
     identity: FileIdentity | None = None
@@ -122,7 +125,8 @@ class FilePreparer:
             return PreparedFile(path, error=FileError(str(path), ErrorCategory.EMPTY.value, message))
         terms = [self.tokenizer.term_counts(chunk.text) for chunk in chunks] if self.tokenizer else []
         return PreparedFile(
-            path, chunks=chunks, terms=terms, pages_without_text=document.pages_without_text, identity=identity
+            path, chunks=chunks, terms=terms, pages_without_text=document.pages_without_text,
+            pages_ocr=document.pages_ocr, ocr_seconds=document.ocr_seconds, identity=identity,
         )
 
 
@@ -133,8 +137,10 @@ def _parser_failure(path: Path, error: Exception) -> FileError:
     return FileError(str(path), ErrorCategory.CORRUPT.value, f"parser failed: {type(error).__name__}: {error}")
 
 
-# The worker process's preparer and chunker, built once by the pool's initializer.
+# The worker process's preparer and chunker, built once by the pool's initializer, and the
+# shared clock slots it reports each task's progress in.
 _worker: tuple[FilePreparer, Chunker] | None = None
+_clocks: object = None
 
 
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
@@ -155,8 +161,8 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init_worker(preparer: FilePreparer, parent: int, memory_mb: float | None) -> None:
-    global _worker
+def _init_worker(preparer: FilePreparer, parent: int, memory_mb: float | None, clocks: object) -> None:
+    global _worker, _clocks
     _die_with_parent(parent)
     if memory_mb:
         _limit_memory(memory_mb)
@@ -167,17 +173,26 @@ def _init_worker(preparer: FilePreparer, parent: int, memory_mb: float | None) -
     # Ctrl-C reaches the whole process group; the main process decides when to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("pypdf").setLevel(logging.ERROR)
-    _worker = (preparer, preparer.chunker())
+    _worker, _clocks = (preparer, preparer.chunker()), clocks
+    if preparer.tokenizer is not None:
+        preparer.tokenizer.warm_up()  # jieba's dictionary takes a second or two: not a file's time
 
 
-def _prepare_in_worker(entry: Path | FileError) -> PreparedFile:
+def _start_task(slot: int) -> None:
+    """Start this task's clock; OCR tells it about each page (see pipeline/taskclock.py)."""
+    ocr.set_listener(WorkerClock(_clocks, slot))
+
+
+def _prepare_in_worker(entry: Path | FileError, slot: int) -> PreparedFile:
     assert _worker is not None, "worker not initialised"
+    _start_task(slot)
     preparer, chunker = _worker
     return preparer.prepare(entry, chunker)
 
 
-def _read_part_in_worker(path: Path, pages: range) -> Document | FileError:
+def _read_part_in_worker(path: Path, pages: range, slot: int) -> Document | FileError:
     assert _worker is not None, "worker not initialised"
+    _start_task(slot)
     return _worker[0].read_part(path, pages)
 
 
@@ -228,13 +243,15 @@ def prepare_all(
     window: int,
     workers: int,
     timeout_s: float | None = None,
+    ocr_page_timeout_s: float | None = None,
     memory_mb: float | None = None,
     pdf_pages_per_task: int | None = None,
 ) -> Iterator[PreparedFile]:
     """Prepared files in order; ``workers`` processes parse ahead (0: a thread, for small runs).
 
-    With processes, a file that takes longer than ``timeout_s`` is reported as ``timeout``
-    and its worker killed; one whose worker dies (out of memory, a crash in native code) is
+    With processes, a file that parses for longer than ``timeout_s`` (OCR not counted), or
+    spends more than ``ocr_page_timeout_s`` on one OCR page, is reported as ``timeout`` and
+    its worker killed; one whose worker dies (out of memory, a crash in native code) is
     reported too, and the run goes on with a fresh pool. A PDF of more than
     ``pdf_pages_per_task`` pages is read by several workers, a range of pages each, and
     cleaned and chunked here once its parts are in.
@@ -248,21 +265,21 @@ def prepare_all(
     main_chunker: Chunker | None = None
     try:
         iterator = iter(entries)
-        pending: deque[tuple[Path | FileError, list[Future]]] = deque(
+        pending: deque[tuple[Path | FileError, list[tuple[Future, int]]]] = deque(
             (entry, pool.submit(entry)) for entry in islice(iterator, window)
         )
         while pending:
-            entry, futures = pending.popleft()
+            entry, tasks = pending.popleft()
             try:
                 # The limit is per file, or per part of a PDF shared between workers.
-                parts = [future.result(timeout=timeout_s) for future in futures]
+                parts = [pool.clocks.wait(future, slot, timeout_s, ocr_page_timeout_s) for future, slot in tasks]
                 if len(parts) == 1 and isinstance(parts[0], PreparedFile):
                     result = parts[0]
                 else:
                     main_chunker = main_chunker or preparer.chunker()
                     result = preparer.prepare_parts(Path(str(entry)), parts, main_chunker)
-            except TimeoutError:
-                result = _failed(entry, ErrorCategory.TIMEOUT, f"parsing took longer than {timeout_s:g} s (walk.file_timeout_s)")
+            except ParseTimeout as timeout:
+                result = _failed(entry, ErrorCategory.TIMEOUT, str(timeout))
                 pending = pool.restart(pending)
             except BrokenProcessPool:
                 result = _failed(entry, ErrorCategory.CORRUPT, "the parser process died on this file (out of memory or a crash)")
@@ -290,19 +307,26 @@ class _GuardedPool:
         self.executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
+        context = _worker_context()
+        self.clocks = TaskClocks(context)
         return ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=_worker_context(),
+            mp_context=context,
             initializer=_init_worker,
-            initargs=(self.preparer, os.getpid(), self.memory_mb),
+            initargs=(self.preparer, os.getpid(), self.memory_mb, self.clocks.values),
         )
 
-    def submit(self, entry: Path | FileError) -> list[Future]:
-        """One task for the file, or one per page range for a large PDF."""
+    def submit(self, entry: Path | FileError) -> list[tuple[Future, int]]:
+        """One task for the file, or one per page range for a large PDF, each with its clock slot."""
         ranges = self._page_ranges(entry)
         if not ranges:
-            return [self.executor.submit(_prepare_in_worker, entry)]
-        return [self.executor.submit(_read_part_in_worker, entry, pages) for pages in ranges]
+            slot = self.clocks.new_slot()
+            return [(self.executor.submit(_prepare_in_worker, entry, slot), slot)]
+        tasks = []
+        for pages in ranges:
+            slot = self.clocks.new_slot()
+            tasks.append((self.executor.submit(_read_part_in_worker, entry, pages, slot), slot))
+        return tasks
 
     def _page_ranges(self, entry: Path | FileError) -> list[range]:
         per_task = self.pdf_pages_per_task

@@ -35,6 +35,8 @@ class Chunk:
     page: int | None = None
     headings: tuple[str, ...] = ()
     title: str = ""
+    # Text recognised by OCR from a page image rather than read from a text layer.
+    ocr: bool = False
 
     # Cached: the ingest loop and the store each ask for ids and hashes several times.
     # (cached_property writes to the instance __dict__, which a frozen dataclass allows.)
@@ -62,6 +64,8 @@ class Chunk:
         }
         if self.page is not None:
             meta["page"] = self.page
+        if self.ocr:
+            meta["ocr"] = True
         return meta
 
 
@@ -92,6 +96,9 @@ class RunReport:
     chunks_deleted: int = 0
     truncated_chunks: int = 0
     pages_without_text: int = 0
+    # Pages read by OCR (no text layer, or mostly image), and the seconds OCR took in the workers.
+    pages_ocr: int = 0
+    ocr_seconds: float = 0.0
     seconds: float = 0.0
     # Stopped early by Ctrl-C: what was written is complete; running again resumes.
     interrupted: bool = False
@@ -111,5 +118,6 @@ class RunReport:
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["seconds"] = round(self.seconds, 3)
+        data["ocr_seconds"] = round(self.ocr_seconds, 3)
         data["errors_by_category"] = self.error_counts()
         return data

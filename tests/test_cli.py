@@ -25,7 +25,7 @@ def _config(tmp_path: Path) -> Path:
 
 
 def test_ingest_json_has_the_documented_keys_and_exit_code(tmp_path, corpus, capsys) -> None:
-    folder = corpus("pdflatex-outline.pdf", "fake.doc")
+    folder = corpus("pdflatex-outline.pdf", "notes.rtf")
     assert ingest_main([str(folder), "--config", str(_config(tmp_path)), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     for key in ("files_seen", "files_ingested", "files_failed", "chunks_added", "chunks_embedded",
@@ -52,7 +52,7 @@ def test_ingest_exits_0_when_every_file_is_handled_and_query_finds_pages(tmp_pat
 def test_bad_config_exits_2_and_names_the_key(tmp_path, corpus, capsys) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("chunking:\n  chunk_tokns: 100\n", encoding="utf-8")
-    assert ingest_main([str(corpus("fake.doc")), "--config", str(config)]) == 2
+    assert ingest_main([str(corpus("notes.rtf")), "--config", str(config)]) == 2
     assert "chunking.chunk_tokns: unknown key" in capsys.readouterr().err
 
 
@@ -85,3 +85,11 @@ def test_query_modes_and_the_lexical_lean_for_a_language_the_model_lacks(tmp_pat
     with pytest.raises(SystemExit) as exited:
         query_main(["x", "--mode", "fuzzy", "--config", config])
     assert exited.value.code == 2
+
+
+def test_no_ocr_leaves_a_scan_as_no_text(tmp_path, corpus, capsys) -> None:
+    folder = corpus("scanned-zh.pdf")
+    assert ingest_main([str(folder), "--config", str(_config(tmp_path)), "--json", "--no-ocr"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["errors"][0]["category"] == "no_text" and "OCR is off" in report["errors"][0]["message"]
+    assert report["pages_ocr"] == 0 and report["ocr_seconds"] == 0

@@ -99,6 +99,12 @@ class Tokenizer:
         tokenizer.initialize()
         return tokenizer
 
+    def warm_up(self) -> None:
+        """Load the dictionary and stemmer now rather than on the first text."""
+        if self.chinese == "jieba":
+            _ = self._jieba
+        _ = self._stemmer, self._stopwords
+
     def tokenize(self, text: str) -> list[str]:
         """The terms of ``text``, in order, repeats kept (term frequency counts them)."""
         tokens: list[str] = []

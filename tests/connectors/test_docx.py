@@ -26,9 +26,9 @@ def test_chinese_word_file_keeps_its_text(fixtures: Path) -> None:
     assert "预算金额" in text
 
 
-def test_legacy_doc_is_unsupported_with_advice(fixtures: Path) -> None:
+def test_a_format_without_connector_is_unsupported_with_advice(fixtures: Path) -> None:
     with pytest.raises(ConnectorError) as caught:
-        read_document(fixtures / "fake.doc")
+        read_document(fixtures / "notes.rtf")
     assert caught.value.category is ErrorCategory.UNSUPPORTED
     assert ".docx" in caught.value.message
 

@@ -48,7 +48,7 @@ def test_xml_entity_expansion_is_refused(fixtures, tmp_path) -> None:
     assert "XML entities" in refused.value.message
 
 
-@pytest.mark.parametrize("name", ["pdflatex-outline.pdf", "category-level.docx", "fake-html-cp1252.html"])
+@pytest.mark.parametrize("name", ["pdflatex-outline.pdf", "category-level.docx", "water-zh.doc", "fake-html-cp1252.html"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_mutated_files_raise_only_the_typed_error(fixtures, tmp_path, name, data) -> None:

@@ -35,7 +35,7 @@ def test_scanned_pdf_is_no_text_and_says_ocr(fixtures: Path) -> None:
 
 def test_encrypted_pdf_without_text_does_not_blame_scanning(fixtures: Path) -> None:
     with pytest.raises(ConnectorError) as caught:
-        read_document(fixtures / "encrypted_doc_no_id.pdf")
+        read_document(fixtures / "encrypted_doc_no_id.pdf", ReadOptions(ocr=False))
     assert caught.value.category is ErrorCategory.NO_TEXT
     assert "encrypted" in caught.value.message and "OCR" not in caught.value.message
 

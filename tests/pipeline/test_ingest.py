@@ -11,11 +11,11 @@ from pipeline.errors import EmbeddingError
 from pipeline.preparer import prefetch
 
 GOOD = ["pdflatex-outline.pdf", "category-level.docx", "procurement-zh.docx", "example-steelJIS-datasheet-utf-16.html"]
-BAD = {"fake.doc": "unsupported", "patchelf.pdf": "no_text", "libreoffice-writer-password.pdf": None}
+BAD = {"notes.rtf": "unsupported", "patchelf.pdf": "no_text", "libreoffice-writer-password.pdf": None}
 
 
 def test_folder_is_ingested_and_every_failure_has_a_category(corpus, make_settings) -> None:
-    folder = corpus(*GOOD, "fake.doc", "patchelf.pdf", "libreoffice-writer-password.pdf")
+    folder = corpus(*GOOD, "notes.rtf", "patchelf.pdf", "libreoffice-writer-password.pdf")
     (folder / "empty.txt").write_bytes(b"")
     (folder / ".hidden.txt").write_text("hidden files are skipped", encoding="utf-8")
     settings = make_settings()
@@ -25,7 +25,7 @@ def test_folder_is_ingested_and_every_failure_has_a_category(corpus, make_settin
     # The encrypted PDF opens with the configured password.
     assert report.files_ingested == 5
     assert {(Path(e.path).name, e.category) for e in report.errors} == {
-        ("fake.doc", "unsupported"), ("patchelf.pdf", "no_text"), ("empty.txt", "empty"),
+        ("notes.rtf", "unsupported"), ("patchelf.pdf", "no_text"), ("empty.txt", "empty"),
     }
     assert report.truncated_chunks == 0
     assert report.chunks_added == report.chunks_embedded > 20

@@ -122,11 +122,11 @@ def test_a_second_writer_is_refused_with_the_holder_named(corpus, make_settings)
 
 
 def test_errors_are_written_as_json_lines(corpus, make_settings) -> None:
-    folder = corpus("category-level.docx", "fake.doc", "patchelf.pdf")
+    folder = corpus("category-level.docx", "notes.rtf", "patchelf.pdf")
     report = ingest(folder, config=make_settings())
     lines = [json.loads(line) for line in Path(report.errors_file).read_text().splitlines()]
     assert {(Path(line["path"]).name, line["category"]) for line in lines} == {
-        ("fake.doc", "unsupported"), ("patchelf.pdf", "no_text"),
+        ("notes.rtf", "unsupported"), ("patchelf.pdf", "no_text"),
     }
     assert all(line["message"] for line in lines)
     assert (Path(report.errors_file).parent / MANIFEST_NAME).is_file()
