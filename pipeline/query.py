@@ -96,8 +96,11 @@ class Retriever:
     def lexical(self) -> LexicalIndex | None:
         """The collection's BM25 index; None when ``ingest`` has not built it (yet)."""
         if self._lexical is None:
+            path = lexical_index_path(self.store_path, self.collection)
+            if not path.is_file():
+                return None
             index = LexicalIndex(
-                lexical_index_path(self.store_path, self.collection), tokenizer_fingerprint=self.tokenizer.fingerprint,
+                path, tokenizer_fingerprint=self.tokenizer.fingerprint,
                 k1=self.settings.retrieval.bm25_k1, b=self.settings.retrieval.bm25_b,
             )
             if not index.is_current:

@@ -1,6 +1,6 @@
-"""Hybrid retrieval: reciprocal rank fusion (RRF) of a lexical and a dense run.
+"""Tuned hybrid fusion for the evaluation: RRF whose dense weight is chosen on held-apart queries.
 
-Plain RRF weighs both runs equally, which can fall far below BM25 alone when the dense
+The fusion itself (:func:`pipeline.retrieval.fusion.rrf`) is the query API's. Plain RRF weighs both runs equally, which can fall far below BM25 alone when the dense
 model does not understand the corpus's language. The tuned fusion picks the dense weight
 per query fold on the *other* fold (two-fold cross-fitting): every query is scored with a
 weight chosen without it, and the weight may go to 0 or 1, so the fusion can fall back to

@@ -55,3 +55,13 @@ def test_a_query_without_words_is_refused_clearly(stored, text):
 def test_an_unknown_mode_is_refused(stored):
     with pytest.raises(ConfigError, match="hybrid, dense, lexical"):
         Retriever(settings=stored, mode="fuzzy")
+
+
+def test_without_its_lexical_index_hybrid_falls_back_to_dense_and_says_so(stored):
+    from pipeline.retrieval.lexical import lexical_index_path
+
+    lexical_index_path(stored.store.path, "docs-fake").unlink()  # as in a store made before the index existed
+    hits = Retriever(settings=stored).search("Heading 1 Whenever I find myself growing", k=3)
+    assert hits[0].mode == "dense" and "run `ingest` again" in hits[0].note
+    with pytest.raises(ConfigError, match="no lexical index"):
+        Retriever(settings=stored, mode="lexical").search("Heading", k=3)
