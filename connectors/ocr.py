@@ -30,7 +30,7 @@ _REC_MODEL = "PP-OCRv6_rec_small.onnx"
 _CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 
 # Characters written without spaces between them (Chinese, Japanese, full-width punctuation).
-# The same script ranges as pipeline/cjk.py, repeated because connectors import nothing from
+# The same script ranges as pipeline/language.py, repeated because connectors import nothing from
 # pipeline.
 _NO_SPACE = re.compile("[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -178,8 +178,9 @@ class OcrStats:
     failures: list[str] = field(default_factory=list)
 
 
-def recognise_page(image: Any, threads: int, stats: OcrStats) -> str:
-    """One page image to text, timed, with the listener told before and after."""
+def recognise_page(image: Any, threads: int, stats: OcrStats, *, second_look: bool = False) -> str:
+    """One page image to text, timed, with the listener told before and after (a second look at
+    a page already counted adds its seconds, not another page)."""
     listener = _listener
     if listener is not None:
         listener.page_started()
@@ -188,7 +189,7 @@ def recognise_page(image: Any, threads: int, stats: OcrStats) -> str:
         return engine(threads).read(image)
     finally:
         seconds = time.perf_counter() - started
-        stats.pages += 1
+        stats.pages += not second_look
         stats.seconds += seconds
         if listener is not None:
             listener.page_done(seconds)

@@ -91,6 +91,9 @@ def _letters(text: str) -> int:
     return len("".join(text.split()))
 
 
+_RETRY_MIN_DPI = 72  # a second look at half resolution only when that is still this sharp
+
+
 class _PageOcr:
     """Decides which pages need OCR and reads them, for one document."""
 
@@ -123,6 +126,13 @@ class _PageOcr:
             if image is None:  # blank page
                 return None
             found = ocr.recognise_page(image, self.options.ocr_threads, self.stats)
+            if not found.strip() and self.options.ocr_dpi >= 2 * _RETRY_MIN_DPI:
+                # The text detector can miss large, thin-stroked type at full resolution that it
+                # finds at half: the speech bubble of pdfminer's pdf-with-jbig2.pdf is read at
+                # 100 dpi and not at 150, 200 or 300. A page with nothing found gets one more look.
+                image = self.images.render(index, self.options.ocr_dpi // 2, self.options.ocr_max_pixels)
+                if image is not None:
+                    found = ocr.recognise_page(image, self.options.ocr_threads, self.stats, second_look=True)
         except ocr.OcrUnavailable as error:
             self.unavailable = str(error)
             log.warning("%s: OCR unavailable: %s", self.path, error)

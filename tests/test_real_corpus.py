@@ -37,6 +37,7 @@ SCANS_WITH_TEXT = [
     EXAMPLES + "pdf/loremipsum-flat.pdf",
     EXAMPLES + "pdf/single_table.pdf",
     EXAMPLES + "pdf/table-multi-row-column-cells.pdf",
+    "pdfminer-samples/samples/contrib/pdf-with-jbig2.pdf",  # found on a second look, at half resolution
 ]
 
 
