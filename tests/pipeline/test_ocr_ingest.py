@@ -2,31 +2,13 @@
 its page and an ``ocr`` mark, and the run report counts OCR pages and seconds. About 10 s."""
 
 import sys
-import unicodedata
 from pathlib import Path
 
 from pipeline import ingest, query
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from ocr_engines import accuracy as character_accuracy  # noqa: E402 - 1 - CER, after NFKC, no whitespace
 from scanned_page import TEXT_ZH  # noqa: E402
-
-
-def _edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        previous = current
-    return previous[-1]
-
-
-def character_accuracy(expected: str, got: str) -> float:
-    """1 - character error rate, after NFKC and with all whitespace removed."""
-    def norm(text: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", text).split())
-    truth = norm(expected)
-    return 1 - _edit_distance(truth, norm(got)) / len(truth)
 
 
 def test_scanned_pages_are_read_in_the_workers_and_not_cut_off_by_the_file_timeout(corpus, make_settings) -> None:
