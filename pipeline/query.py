@@ -150,8 +150,13 @@ class Retriever:
         missing = list(dict.fromkeys(doc for *_, top in results for doc in top if doc not in found))
         if missing:
             found.update(store.fetch(missing, with_text=with_text))
+        # A chunk the index still lists but the store no longer holds (a write cut short, about to
+        # be redone by the next ingest) is left out rather than returned without text.
         return [
-            [_hit(doc, score, found[doc], plan, dense_ranking.get(doc), lexical_ranking.get(doc)) for doc, score in top.items()]
+            [
+                _hit(doc, score, found[doc], plan, dense_ranking.get(doc), lexical_ranking.get(doc))
+                for doc, score in top.items() if doc in found
+            ]
             for plan, dense_ranking, lexical_ranking, top in results
         ]
 
