@@ -5,7 +5,7 @@ embedder, so parsing overlaps with the model. Chunks of several files are embedd
 full calls; a file is written to the store only once all of its chunks have vectors,
 so a failure never leaves a file half-written.
 
-Sync: a manifest (SQLite, beside the store) remembers every file written. A file whose size,
+Sync: a manifest (SQLite, in the store's local folder) remembers every file written. A file whose size,
 modification time (or, failing those, content) and settings are unchanged is skipped without
 being read; a changed file gets its new chunks written before its old ones are deleted; a
 file gone from an ingested folder has its chunks deleted (only under the folders of this run).
@@ -42,7 +42,8 @@ from pipeline.preparer import FileIdentity, FilePreparer, PreparedFile, prepare_
 from pipeline.records import Chunk, FileError, RunReport
 from pipeline.retrieval.lexical import IndexedChunk, LexicalIndex, lexical_index_path
 from pipeline.retrieval.tokens import Tokenizer
-from pipeline.store import ChromaStore, collection_name
+from pipeline.store import collection_name
+from pipeline.stores import open_store
 from pipeline.walk import walk_files
 
 log = logging.getLogger(__name__)
@@ -95,13 +96,13 @@ class Ingestor:
             tokenizer=self.tokenizer,
         )
         self.preparer.chunker()  # fail now, not in a worker, on impossible chunking settings
-        self.store = ChromaStore(
-            path=self.settings.store.path,
+        self.store = open_store(
+            self.settings.store,
             collection=self.collection,
             model_name=self.model_name,
             dimension=self.embedder.dimension,
             fingerprint=self.embedder.fingerprint,
-            upsert_batch_size=self.settings.store.upsert_batch_size,
+            retry=self.settings.retry,
         )
         self.store.warm_up()
         self._ready = True
@@ -111,7 +112,7 @@ class Ingestor:
         made with another tokenizer (a store from before the index existed, say). Call with the
         store's lock held."""
         index = LexicalIndex(
-            lexical_index_path(self.settings.store.path, self.collection),
+            lexical_index_path(self.settings.store.local_dir, self.collection),
             tokenizer_fingerprint=self.tokenizer.fingerprint,
         )
         if not index.is_current:
@@ -153,7 +154,8 @@ class Ingestor:
         self.warm_up()
         report = RunReport(model=self.model_name, collection=self.collection)
         roots = [Path(path).expanduser().resolve() for path in paths]
-        store_dir = self.settings.store.path
+        # The store itself may be a server; the manifest, lock and errors file are local.
+        store_dir = self.settings.store.local_dir
         with StoreLock(store_dir, wait=wait):
             manifest = Manifest(store_dir, self.collection)
             self.lexical = self._open_lexical()
