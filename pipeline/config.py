@@ -190,6 +190,27 @@ class RetrySettings(_Settings):
     max_wait_s: float = Field(30.0, ge=0)
 
 
+class RaySettings(_Settings):
+    """``ingest --engine ray``: which cluster, and how the work is spread over it."""
+
+    # None: start a local cluster for the run; "auto": join the one this machine is part of;
+    # or ray://head:10001 (Ray Client). --ray-address overrides it.
+    address: str | None = None
+    # A cluster started for the run only: the CPUs it may use (None: all) and its object store.
+    num_cpus: int | None = Field(None, ge=1)
+    object_store_mb: int = Field(1024, ge=100)
+    # Embedding actors, each with its own copy of the model, and the CPUs each one takes
+    # (Ray sets the actor's OMP_NUM_THREADS from it).
+    embed_actors: int = Field(1, ge=1)
+    cpus_per_actor: float = Field(1.0, gt=0)
+    # GPUs per actor; None: one when the cluster has any GPU, else none.
+    gpus_per_actor: float | None = Field(None, ge=0)
+    # Files per parse task; files per wave (the driver commits the manifest after each wave,
+    # so this bounds both its memory and the work a crash makes the next run redo).
+    files_per_task: int = Field(4, ge=1)
+    wave_files: int = Field(2000, ge=1)
+
+
 class Settings(_Settings):
     default_model: str = "minilm"
     models: dict[str, ModelSpec] = Field(
@@ -206,6 +227,7 @@ class Settings(_Settings):
     walk: WalkSettings = WalkSettings()
     retry: RetrySettings = RetrySettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    ray: RaySettings = RaySettings()
 
     @model_validator(mode="after")
     def _check_default_model(self) -> Settings:

@@ -35,7 +35,8 @@ from connectors import ErrorCategory, ReadOptions
 from pipeline.config import Settings, load_settings
 from pipeline.embed import EmbedStage
 from pipeline.embedders import Embedder, load_embedder
-from pipeline.errors import EmbeddingError
+from pipeline.engines import ENGINES
+from pipeline.errors import ConfigError, EmbeddingError
 from pipeline.lock import StoreLock
 from pipeline.manifest import FileRecord, Manifest
 from pipeline.preparer import FileIdentity, FilePreparer, PreparedFile, prepare_all
@@ -144,12 +145,17 @@ class Ingestor:
         progress: bool = False,
         prune: bool = True,
         wait: bool = False,
+        engine: str = "local",
+        ray_address: str | None = None,
     ) -> RunReport:
         """Bring the collection in line with ``paths``; ``prune=False`` keeps chunks of deleted files.
 
         Holds the store's lock for the whole run (``wait``: wait for another writer instead
         of failing). Ctrl-C stops after the current batch; files already written stay whole.
+        ``engine="ray"`` runs the same stages on a Ray cluster (see :mod:`pipeline.engines`).
         """
+        if engine != "local":
+            return run_engine(self, engine, paths, prune=prune, wait=wait, progress=progress, ray_address=ray_address)
         started = time.perf_counter()
         self.warm_up()
         report = RunReport(model=self.model_name, collection=self.collection)
@@ -229,6 +235,21 @@ class Ingestor:
                 self.lexical.delete_doc(record.doc_id)
                 manifest.remove(record.path)
                 report.files_removed += 1
+
+
+def run_engine(
+    ingestor: Ingestor, engine: str, paths: Iterable[str | os.PathLike[str]], *, prune: bool, wait: bool,
+    progress: bool, ray_address: str | None,
+) -> RunReport:
+    """A run on another engine than the local line; Ray is imported only here, so the local
+    line works without it."""
+    if engine != "ray":
+        raise ConfigError(f"unknown engine '{engine}' (allowed: {', '.join(ENGINES)})")
+    try:
+        from pipeline.engines.ray_data import RayEngine
+    except ImportError as error:
+        raise ConfigError(f"--engine ray needs Ray: pip install 'rag-ingest[distributed]' ({error})") from error
+    return RayEngine(ingestor, address=ray_address).run(paths, prune=prune, wait=wait, progress=progress)
 
 
 def _write_errors(path: Path, errors: list[FileError]) -> str:
@@ -404,6 +425,8 @@ def ingest(
     progress: bool = False,
     prune: bool = True,
     wait: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> RunReport:
     """Bring the store in line with files and folders; returns what happened, file by file.
 
@@ -417,4 +440,4 @@ def ingest(
         paths = [paths]
     settings = config if isinstance(config, Settings) else load_settings(config)
     ingestor = Ingestor(settings=settings, model=model, collection=collection)
-    return ingestor.run(paths, progress=progress, prune=prune, wait=wait)
+    return ingestor.run(paths, progress=progress, prune=prune, wait=wait, engine=engine, ray_address=ray_address)

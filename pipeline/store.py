@@ -139,6 +139,19 @@ class ChromaStore:
                 metadatas=[chunk.metadata() for chunk in batch],
             )
 
+    def upsert_rows(
+        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]], vectors: np.ndarray
+    ) -> None:
+        """:meth:`upsert` for chunks that arrive as columns (the Ray engine's rows), not Chunk objects."""
+        if not len(ids) == len(texts) == len(metadatas) == len(vectors):
+            raise StoreError(f"{len(ids)} ids, {len(texts)} texts, {len(metadatas)} metadatas, {len(vectors)} vectors")
+        for start in range(0, len(ids), self._batch()):
+            end = start + self._batch()
+            self.collection.upsert(
+                ids=list(ids[start:end]), embeddings=vectors[start:end],
+                documents=list(texts[start:end]), metadatas=list(metadatas[start:end]),
+            )
+
     def delete(self, ids: Iterable[str]) -> int:
         ids = list(ids)
         for start in range(0, len(ids), self._batch()):
