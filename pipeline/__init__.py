@@ -15,6 +15,7 @@ from pipeline.errors import (
     IngestError,
     ModelError,
     StoreError,
+    StoreUnavailableError,
 )
 from pipeline.ingest import Ingestor, ingest
 from pipeline.query import Hit, Retriever, query
@@ -34,6 +35,7 @@ __all__ = [
     "RunReport",
     "Settings",
     "StoreError",
+    "StoreUnavailableError",
     "ingest",
     "load_settings",
     "query",

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from pipeline.config import SEARCH_MODES, load_settings
+from pipeline.engines import ENGINES
 from pipeline.errors import IngestError
 from pipeline.ingest import Ingestor
 from pipeline.query import Retriever
@@ -47,7 +48,9 @@ def ingest_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ingest",
         description="Read PDF, Word, HTML, text and Markdown files, chunk them, embed them and store them in Chroma.",
-        epilog="example: ingest docs/ reports/2024.pdf --model minilm --json > report.json",
+        epilog="example: ingest docs/ reports/2024.pdf --model minilm --json > report.json\n"
+        "         ingest docs/ --engine ray --ray-address auto   (store.url set to a Chroma server)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (folders are walked recursively)")
     parser.add_argument(
@@ -55,6 +58,16 @@ def ingest_parser() -> argparse.ArgumentParser:
         help="keep the chunks of files that were deleted from these folders (default: delete them)",
     )
     parser.add_argument("--wait", action="store_true", help="if another ingest is writing the store, wait for it")
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="local",
+        help="local: this machine's processes (default); ray: a Ray cluster, writing into the Chroma "
+        "server of store.url (pip install 'rag-ingest[distributed]')",
+    )
+    parser.add_argument(
+        "--ray-address", metavar="ADDR",
+        help="with --engine ray: 'auto' joins the cluster this machine is in, ray://HOST:10001 a remote one "
+        "(default: ray.address in the config, else a local cluster for this run)",
+    )
     parser.add_argument(
         "--no-ocr", action="store_true",
         help="do not OCR PDF pages that have no text layer (default: connectors.ocr in the config, on)",
@@ -95,7 +108,8 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
             settings = settings.model_copy(update={"connectors": settings.connectors.model_copy(update={"ocr": False})})
         ingestor = Ingestor(settings=settings, model=args.model, collection=args.collection)
         report = ingestor.run(
-            args.paths, progress=sys.stderr.isatty() and not args.json, prune=not args.no_prune, wait=args.wait
+            args.paths, progress=sys.stderr.isatty() and not args.json, prune=not args.no_prune, wait=args.wait,
+            engine=args.engine, ray_address=args.ray_address,
         )
     except IngestError as error:
         print(f"ingest: error: {error}", file=sys.stderr)

@@ -18,6 +18,9 @@ from pipeline.errors import ConfigError
 
 CONFIG_ENV = "INGEST_CONFIG"
 DEFAULT_CONFIG_NAME = "config.yaml"
+# The server token, read here when the config has none, so it need not be written in a file.
+STORE_TOKEN_ENV = "INGEST_STORE_TOKEN"
+DEFAULT_STATE_DIR = ".ingest-state"
 
 
 class _Settings(BaseModel):
@@ -79,10 +82,40 @@ class ModelSpec(_Settings):
 
 
 class StoreSettings(_Settings):
+    """Where the vectors go: an embedded Chroma folder (``path``) or a Chroma server (``url``)."""
+
     path: Path = Path(".store")
+    # A Chroma server (`chroma run`), e.g. http://127.0.0.1:8000; give either this or ``path``.
+    url: str | None = Field(None, pattern=r"^https?://[^/\s:]+(:\d+)?/?$")
+    # Sent as "Authorization: Bearer <token>" to servers that check it (see STORE_TOKEN_ENV).
+    token: str | None = None
+    # https only: False skips certificate checks; a path names a CA bundle.
+    tls_verify: bool | Path = True
+    # Seconds a request to the server may take before it counts as a transient failure.
+    timeout_s: float = Field(60.0, gt=0)
+    # The manifest, lock, errors file and lexical index: local to the machine that runs
+    # `ingest`. Default: ``path`` itself, or ".ingest-state" beside the config for a server.
+    state_dir: Path | None = None
     # Collections are named "<prefix>-<model name>" unless --collection says otherwise.
     collection_prefix: str = Field("docs", pattern=r"^[a-zA-Z0-9._-]{1,200}$")
     upsert_batch_size: int = Field(1000, ge=1)
+
+    @model_validator(mode="after")
+    def _check_one_backend(self) -> StoreSettings:
+        if self.url and "path" in self.model_fields_set:
+            raise ValueError("give either 'path' (an embedded store) or 'url' (a Chroma server), not both")
+        return self
+
+    @property
+    def local_dir(self) -> Path:
+        """The folder of the run's local state (manifest, lock, errors file, lexical index)."""
+        if self.state_dir is not None:
+            return self.state_dir
+        return Path(DEFAULT_STATE_DIR).resolve() if self.url else self.path
+
+    def describe(self) -> str:
+        """The store as messages name it: its URL or its folder."""
+        return self.url.rstrip("/") if self.url else str(self.path)
 
 
 class ChunkingSettings(_Settings):
@@ -150,9 +183,32 @@ class RetrievalSettings(_Settings):
 
 
 class RetrySettings(_Settings):
+    """Transient failures only: a model's rate limit or timeout, a Chroma server's network or 5xx."""
+
     attempts: int = Field(5, ge=1, le=100)
     initial_wait_s: float = Field(0.5, ge=0)
     max_wait_s: float = Field(30.0, ge=0)
+
+
+class RaySettings(_Settings):
+    """``ingest --engine ray``: which cluster, and how the work is spread over it."""
+
+    # None: start a local cluster for the run; "auto": join the one this machine is part of;
+    # or ray://head:10001 (Ray Client). --ray-address overrides it.
+    address: str | None = None
+    # A cluster started for the run only: the CPUs it may use (None: all) and its object store.
+    num_cpus: int | None = Field(None, ge=1)
+    object_store_mb: int = Field(1024, ge=100)
+    # Embedding actors, each with its own copy of the model, and the CPUs each one takes
+    # (Ray sets the actor's OMP_NUM_THREADS from it).
+    embed_actors: int = Field(1, ge=1)
+    cpus_per_actor: float = Field(1.0, gt=0)
+    # GPUs per actor; None: one when the cluster has any GPU, else none.
+    gpus_per_actor: float | None = Field(None, ge=0)
+    # Files per parse task; files per wave (the driver commits the manifest after each wave,
+    # so this bounds both its memory and the work a crash makes the next run redo).
+    files_per_task: int = Field(4, ge=1)
+    wave_files: int = Field(2000, ge=1)
 
 
 class Settings(_Settings):
@@ -172,6 +228,7 @@ class Settings(_Settings):
     walk: WalkSettings = WalkSettings()
     retry: RetrySettings = RetrySettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    ray: RaySettings = RaySettings()
 
     @model_validator(mode="after")
     def _check_default_model(self) -> Settings:
@@ -215,9 +272,8 @@ def settings_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Se
         settings = Settings.model_validate(data)
     except ValidationError as error:
         raise ConfigError(f"invalid configuration:\n{_describe(error)}") from error
-    if base_dir is not None and not settings.store.path.is_absolute():
-        store = settings.store.model_copy(update={"path": (base_dir / settings.store.path).resolve()})
-        settings = settings.model_copy(update={"store": store})
+    if base_dir is not None:
+        settings = settings.model_copy(update={"store": _resolve_store(settings.store, base_dir)})
     if base_dir is not None:
         # A distilled model's folder is created by this project, so it lives beside the config.
         models = {
@@ -227,6 +283,20 @@ def settings_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Se
         }
         settings = settings.model_copy(update={"models": models})
     return settings
+
+
+def _resolve_store(store: StoreSettings, base_dir: Path) -> StoreSettings:
+    """Relative folders are relative to the config file; a server's state defaults beside it."""
+    update: dict[str, Any] = {}
+    if not store.path.is_absolute():
+        update["path"] = (base_dir / store.path).resolve()
+    if store.state_dir is not None and not store.state_dir.is_absolute():
+        update["state_dir"] = (base_dir / store.state_dir).resolve()
+    elif store.state_dir is None and store.url:
+        update["state_dir"] = (base_dir / DEFAULT_STATE_DIR).resolve()
+    if store.url and store.token is None and os.environ.get(STORE_TOKEN_ENV):
+        update["token"] = os.environ[STORE_TOKEN_ENV]
+    return store.model_copy(update=update)
 
 
 def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:

@@ -9,7 +9,8 @@
     │   └── InvalidVectorError        wrong dimension, NaN or infinity in a vector
     └── StoreError              the vector store refused or does not match
         ├── CollectionMismatchError   a collection was built with another model or settings
-        └── StoreLockedError          another ingest process is writing the same store
+        ├── StoreLockedError          another ingest process is writing the same store
+        └── StoreUnavailableError     a Chroma server cannot be reached, or kept failing
 
 File-level problems are not exceptions of this tree: connectors raise
 ``connectors.ConnectorError`` with a category, and the ingest loop records it and goes on.
@@ -56,3 +57,8 @@ class CollectionMismatchError(StoreError):
 
 class StoreLockedError(StoreError):
     """Another process holds the store's write lock; the message names it."""
+
+
+class StoreUnavailableError(StoreError):
+    """A Chroma server is unreachable, refused the connection, or kept failing after retries;
+    the message names its URL."""

@@ -5,7 +5,7 @@ embedder, so parsing overlaps with the model. Chunks of several files are embedd
 full calls; a file is written to the store only once all of its chunks have vectors,
 so a failure never leaves a file half-written.
 
-Sync: a manifest (SQLite, beside the store) remembers every file written. A file whose size,
+Sync: a manifest (SQLite, in the store's local folder) remembers every file written. A file whose size,
 modification time (or, failing those, content) and settings are unchanged is skipped without
 being read; a changed file gets its new chunks written before its old ones are deleted; a
 file gone from an ingested folder has its chunks deleted (only under the folders of this run).
@@ -35,14 +35,16 @@ from connectors import ErrorCategory, ReadOptions
 from pipeline.config import Settings, load_settings
 from pipeline.embed import EmbedStage
 from pipeline.embedders import Embedder, load_embedder
-from pipeline.errors import EmbeddingError
+from pipeline.engines import ENGINES
+from pipeline.errors import ConfigError, EmbeddingError
 from pipeline.lock import StoreLock
 from pipeline.manifest import FileRecord, Manifest
 from pipeline.preparer import FileIdentity, FilePreparer, PreparedFile, prepare_all
 from pipeline.records import Chunk, FileError, RunReport
 from pipeline.retrieval.lexical import IndexedChunk, LexicalIndex, lexical_index_path
 from pipeline.retrieval.tokens import Tokenizer
-from pipeline.store import ChromaStore, collection_name
+from pipeline.store import collection_name
+from pipeline.stores import open_store
 from pipeline.walk import walk_files
 
 log = logging.getLogger(__name__)
@@ -95,13 +97,13 @@ class Ingestor:
             tokenizer=self.tokenizer,
         )
         self.preparer.chunker()  # fail now, not in a worker, on impossible chunking settings
-        self.store = ChromaStore(
-            path=self.settings.store.path,
+        self.store = open_store(
+            self.settings.store,
             collection=self.collection,
             model_name=self.model_name,
             dimension=self.embedder.dimension,
             fingerprint=self.embedder.fingerprint,
-            upsert_batch_size=self.settings.store.upsert_batch_size,
+            retry=self.settings.retry,
         )
         self.store.warm_up()
         self._ready = True
@@ -111,7 +113,7 @@ class Ingestor:
         made with another tokenizer (a store from before the index existed, say). Call with the
         store's lock held."""
         index = LexicalIndex(
-            lexical_index_path(self.settings.store.path, self.collection),
+            lexical_index_path(self.settings.store.local_dir, self.collection),
             tokenizer_fingerprint=self.tokenizer.fingerprint,
         )
         if not index.is_current:
@@ -143,17 +145,23 @@ class Ingestor:
         progress: bool = False,
         prune: bool = True,
         wait: bool = False,
+        engine: str = "local",
+        ray_address: str | None = None,
     ) -> RunReport:
         """Bring the collection in line with ``paths``; ``prune=False`` keeps chunks of deleted files.
 
         Holds the store's lock for the whole run (``wait``: wait for another writer instead
         of failing). Ctrl-C stops after the current batch; files already written stay whole.
+        ``engine="ray"`` runs the same stages on a Ray cluster (see :mod:`pipeline.engines`).
         """
+        if engine != "local":
+            return run_engine(self, engine, paths, prune=prune, wait=wait, progress=progress, ray_address=ray_address)
         started = time.perf_counter()
         self.warm_up()
         report = RunReport(model=self.model_name, collection=self.collection)
         roots = [Path(path).expanduser().resolve() for path in paths]
-        store_dir = self.settings.store.path
+        # The store itself may be a server; the manifest, lock and errors file are local.
+        store_dir = self.settings.store.local_dir
         with StoreLock(store_dir, wait=wait):
             manifest = Manifest(store_dir, self.collection)
             self.lexical = self._open_lexical()
@@ -227,6 +235,21 @@ class Ingestor:
                 self.lexical.delete_doc(record.doc_id)
                 manifest.remove(record.path)
                 report.files_removed += 1
+
+
+def run_engine(
+    ingestor: Ingestor, engine: str, paths: Iterable[str | os.PathLike[str]], *, prune: bool, wait: bool,
+    progress: bool, ray_address: str | None,
+) -> RunReport:
+    """A run on another engine than the local line; Ray is imported only here, so the local
+    line works without it."""
+    if engine != "ray":
+        raise ConfigError(f"unknown engine '{engine}' (allowed: {', '.join(ENGINES)})")
+    try:
+        from pipeline.engines.ray_data import RayEngine
+    except ImportError as error:
+        raise ConfigError(f"--engine ray needs Ray: pip install 'rag-ingest[distributed]' ({error})") from error
+    return RayEngine(ingestor, address=ray_address).run(paths, prune=prune, wait=wait, progress=progress)
 
 
 def _write_errors(path: Path, errors: list[FileError]) -> str:
@@ -402,6 +425,8 @@ def ingest(
     progress: bool = False,
     prune: bool = True,
     wait: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> RunReport:
     """Bring the store in line with files and folders; returns what happened, file by file.
 
@@ -415,4 +440,4 @@ def ingest(
         paths = [paths]
     settings = config if isinstance(config, Settings) else load_settings(config)
     ingestor = Ingestor(settings=settings, model=model, collection=collection)
-    return ingestor.run(paths, progress=progress, prune=prune, wait=wait)
+    return ingestor.run(paths, progress=progress, prune=prune, wait=wait, engine=engine, ray_address=ray_address)

@@ -23,6 +23,7 @@ from pipeline.retrieval.hybrid import FusionPlan, plan_query
 from pipeline.retrieval.lexical import LexicalIndex, lexical_index_path
 from pipeline.retrieval.tokens import Tokenizer
 from pipeline.store import ChromaStore, collection_name
+from pipeline.stores import open_store
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ class Retriever:
         self.collection = collection or collection_name(settings.store.collection_prefix, self.model_name)
         self.mode = _check_mode(mode or settings.retrieval.mode)
         self.tokenizer = Tokenizer(chinese=settings.retrieval.chinese_tokens)
-        self.store_path = settings.store.path
+        # Where ingest keeps the lexical index: the store's folder, or local state beside a server.
+        self.store_path = settings.store.local_dir
         self._store: ChromaStore | None = None
         self._lexical: LexicalIndex | None = None
 
@@ -81,12 +83,13 @@ class Retriever:
     def store(self) -> ChromaStore:
         if self._store is None:
             self.stage.warm_up()
-            store = ChromaStore(
-                path=self.store_path,
+            store = open_store(
+                self.settings.store,
                 collection=self.collection,
                 model_name=self.model_name,
                 dimension=self.embedder.dimension,
                 fingerprint=self.embedder.fingerprint,
+                retry=self.settings.retry,
             )
             store.warm_up(create=False)
             self._store = store

@@ -10,12 +10,15 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pipeline.errors import CollectionMismatchError, ConfigError, StoreError
 from pipeline.records import Chunk
+
+if TYPE_CHECKING:
+    from pipeline.stores.backends import Backend
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +44,28 @@ def check_collection_name(name: str) -> str:
 
 
 class ChromaStore:
-    """One collection of one persistent Chroma store."""
+    """One collection of a Chroma store: an embedded folder, or a server (see :mod:`pipeline.stores`)."""
 
     def __init__(
         self,
         *,
-        path: Path,
         collection: str,
         model_name: str,
         dimension: int,
         fingerprint: str,
+        path: Path | None = None,
+        backend: Backend | None = None,
         upsert_batch_size: int = 1000,
     ) -> None:
-        self.path = Path(path)
+        if backend is None:
+            if path is None:
+                raise ValueError("ChromaStore needs a path or a backend")
+            # Imported here: pipeline.stores imports this module to build stores.
+            from pipeline.stores.backends import EmbeddedChroma
+
+            backend = EmbeddedChroma(Path(path))
+        self.backend = backend
+        self.where = backend.where
         self.collection_name = check_collection_name(collection)
         self.expected = {"model": model_name, "dimension": dimension, "fingerprint": fingerprint}
         self.upsert_batch_size = upsert_batch_size
@@ -63,15 +75,10 @@ class ChromaStore:
         """Open (or create) the collection and check it was built by the same model and settings."""
         if self._collection is not None:
             return
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
         from chromadb.errors import ChromaError, NotFoundError
 
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
-                path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)
-            )
+            client = self.backend.client()
             if create:
                 collection = client.get_or_create_collection(
                     self.collection_name,
@@ -81,22 +88,30 @@ class ChromaStore:
                 )
             else:
                 collection = client.get_collection(self.collection_name, embedding_function=None)
+            max_batch = client.get_max_batch_size()
+        except StoreError:
+            raise
         except NotFoundError as error:
             raise StoreError(
-                f"no collection '{self.collection_name}' in {self.path}; run `ingest` with this model first"
+                f"no collection '{self.collection_name}' in {self.where}; run `ingest` with this model first"
             ) from error
         except (ChromaError, OSError, ValueError) as error:
-            raise StoreError(f"cannot open Chroma store at {self.path}: {error}") from error
+            raise StoreError(f"cannot open Chroma store at {self.where}: {error}") from error
+        except Exception as error:  # noqa: BLE001 - a server's network errors, by URL and kind
+            map_error = getattr(self.backend, "map_error", None)
+            if map_error is None:
+                raise
+            raise map_error(error, f"open collection '{self.collection_name}'") from error
         self._check(collection.metadata or {})
-        self._max_batch = min(self.upsert_batch_size, client.get_max_batch_size())
-        self._collection = collection
+        self._max_batch = min(self.upsert_batch_size, max_batch)
+        self._collection = self.backend.wrap(collection)
 
     def _check(self, found: dict[str, Any]) -> None:
         mismatched = {k: (found.get(k), v) for k, v in self.expected.items() if found.get(k) != v}
         if mismatched:
             details = ", ".join(f"{k}: stored {old!r}, now {new!r}" for k, (old, new) in mismatched.items())
             raise CollectionMismatchError(
-                f"collection '{self.collection_name}' in {self.path} was built with other settings ({details}); "
+                f"collection '{self.collection_name}' in {self.where} was built with other settings ({details}); "
                 "use another --collection or store path, or delete the collection to rebuild it"
             )
 
@@ -122,6 +137,19 @@ class ChromaStore:
                 embeddings=vectors[start : start + len(batch)],
                 documents=[chunk.text for chunk in batch],
                 metadatas=[chunk.metadata() for chunk in batch],
+            )
+
+    def upsert_rows(
+        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]], vectors: np.ndarray
+    ) -> None:
+        """:meth:`upsert` for chunks that arrive as columns (the Ray engine's rows), not Chunk objects."""
+        if not len(ids) == len(texts) == len(metadatas) == len(vectors):
+            raise StoreError(f"{len(ids)} ids, {len(texts)} texts, {len(metadatas)} metadatas, {len(vectors)} vectors")
+        for start in range(0, len(ids), self._batch()):
+            end = start + self._batch()
+            self.collection.upsert(
+                ids=list(ids[start:end]), embeddings=vectors[start:end],
+                documents=list(texts[start:end]), metadatas=list(metadatas[start:end]),
             )
 
     def delete(self, ids: Iterable[str]) -> int:

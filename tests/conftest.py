@@ -14,12 +14,15 @@ from pipeline.config import Settings, settings_from_dict
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def fake_settings(store: Path, **overrides: Any) -> Settings:
-    """Settings whose default model is the deterministic hashing embedder (no weights, milliseconds)."""
+def fake_settings(store: Path, url: str | None = None, **overrides: Any) -> Settings:
+    """Settings whose default model is the deterministic hashing embedder (no weights, milliseconds).
+
+    With ``url`` the vectors go to that Chroma server and ``store`` holds the local state.
+    """
     data: dict[str, Any] = {
         "default_model": "fake",
         "models": {"fake": {"kind": "hashing", "dimension": 64, "max_seq_length": 64, "batch_size": 8}},
-        "store": {"path": str(store)},
+        "store": {"url": url, "state_dir": str(store)} if url else {"path": str(store)},
         "chunking": {"overlap_tokens": 8},
         "connectors": {"pdf_passwords": ["openpassword"]},
     }
@@ -58,3 +61,16 @@ def corpus(tmp_path: Path) -> Callable[..., Path]:
         return target
 
     return make
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - yields the URL
+    """One `chroma run` for the session; tests keep apart by collection name."""
+    from tests.chroma_server import ChromaServerProcess
+
+    folder = tmp_path_factory.mktemp("chroma-server")
+    server = ChromaServerProcess(folder / "data").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
