@@ -9,8 +9,9 @@ gives with ``method="lucene"`` (a test checks it). k1 1.5 and b 0.75 were chosen
 against .2297, .0893 against .0806), and on CMRC 2018 they are level.
 
 Writes are idempotent and per document: ``replace_doc`` sets a file's chunks to exactly the
-given ones. The ingest line calls it while the file's manifest row is still ``writing``, so
-a run killed anywhere redoes the file and leaves the index equal to a clean run's.
+given ones (``replace_docs`` does it for a batch of files in one transaction). The ingest line
+calls it while the files' manifest rows are still ``writing``, so a run killed anywhere redoes
+those files and leaves the index equal to a clean run's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,9 +120,20 @@ class LexicalIndex:
             self._delete_doc(doc_id)
             self._insert(chunks)
 
-    def delete_doc(self, doc_id: str) -> None:
+    def replace_docs(self, docs: Mapping[str, Sequence[IndexedChunk]]) -> None:
+        """:meth:`replace_doc` for many documents in one transaction (one sync to disk, not one per file)."""
         with self._db:
-            self._delete_doc(doc_id)
+            for doc_id, chunks in docs.items():
+                self._delete_doc(doc_id)
+                self._insert(chunks)
+
+    def delete_doc(self, doc_id: str) -> None:
+        self.delete_docs([doc_id])
+
+    def delete_docs(self, doc_ids: Iterable[str]) -> None:
+        with self._db:
+            for doc_id in doc_ids:
+                self._delete_doc(doc_id)
 
     def _delete_doc(self, doc_id: str) -> None:
         rows = self._db.execute("SELECT id, length, terms FROM chunks WHERE doc_id = ?", (doc_id,)).fetchall()
