@@ -155,12 +155,14 @@ def main() -> int:
         cpu_self = cpu_seconds(resource.RUSAGE_SELF) - cpu_self
         cpu_children = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_children
         chunks = ingestor.store.count()
+        steps = {f"main_{step}_s": round(seconds, 1) for step, seconds in ingestor.last_run.writer.seconds.items()}
         figures: dict[str, object] = {
             "files": report.files_ingested, "files_failed": report.files_failed, "chunks": chunks,
             "ingest_s": round(seconds, 1), "chunks_per_s": round(chunks / seconds, 1),
             "main_cpu_s": round(cpu_self, 1), "worker_cpu_s": round(cpu_children, 1),
             "peak_rss_main_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "peak_rss_worker_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+            **steps,
         }
         figures.update(unchanged_rerun(folder, store))
         figures.update(query_latency(settings, vocabulary, args.queries))

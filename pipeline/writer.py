@@ -19,6 +19,8 @@ the store.
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -68,6 +70,8 @@ class BatchWriter:
         self.pending: list[FileWork] = []
         self.pending_chunks = 0
         self.batches = 0
+        # Seconds per step over the run, for the benchmarks: which write costs what.
+        self.seconds: Counter[str] = Counter()
 
     def add(self, work: FileWork) -> None:
         # A file with nothing new still has a row to update; it counts as one so a batch ends.
@@ -84,15 +88,28 @@ class BatchWriter:
         if not self.pending:
             return
         files, self.pending, self.pending_chunks = self.pending, [], 0
+        clock = time.perf_counter()
+
+        def lap(step: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            self.seconds[step] += now - clock
+            clock = now
+
         records = [self._record(work) for work in files]
         self.manifest.put_many(records)
+        lap("manifest")
         chunks = [chunk for work in files for chunk in work.new_chunks]
         if chunks:
             self.store.upsert(chunks, np.concatenate([work.vectors for work in files if work.new_chunks]))
+        lap("upsert")
         self.lexical.replace_docs({record.doc_id: _indexed(work.prepared, self.tokenizer)
                                    for record, work in zip(records, files)})
+        lap("lexical")
         self.report.chunks_deleted += self.store.delete([i for work in files for i in work.stale_ids])
+        lap("delete")
         self.manifest.put_many([replace(record, state="done") for record in records])
+        lap("manifest")
         self.batches += 1
         self.report.chunks_added += len(chunks)
         self.report.files_ingested += len(files)
