@@ -1,9 +1,10 @@
-"""The line: read -> prepare -> embed -> store, file by file, returning a report.
+"""The line: read -> prepare -> embed -> store, returning a report.
 
 Files are read and chunked in worker processes, a bounded number of files ahead of the
 embedder, so parsing overlaps with the model. Chunks of several files are embedded together in
-full calls; a file is written to the store only once all of its chunks have vectors,
-so a failure never leaves a file half-written.
+full calls; a file is written to the store only once all of its chunks have vectors, so a
+failure never leaves a file half-written, and finished files are written together in store-sized
+batches (see :mod:`pipeline.writer`).
 
 Sync: a manifest (SQLite, in the store's local folder) remembers every file written. A file whose size,
 modification time (or, failing those, content) and settings are unchanged is skipped without
@@ -25,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -40,32 +41,26 @@ from pipeline.errors import ConfigError, EmbeddingError
 from pipeline.lock import StoreLock
 from pipeline.manifest import FileRecord, Manifest
 from pipeline.preparer import FileIdentity, FilePreparer, PreparedFile, prepare_all
-from pipeline.records import Chunk, FileError, RunReport
+from pipeline.records import FileError, RunReport
 from pipeline.retrieval.lexical import IndexedChunk, LexicalIndex, lexical_index_path
 from pipeline.retrieval.tokens import Tokenizer
-from pipeline.store import collection_name
+from pipeline.store import ChromaStore, collection_name
 from pipeline.stores import open_store
 from pipeline.walk import walk_files
+from pipeline.writer import BatchWriter, FileWork
 
 log = logging.getLogger(__name__)
 
 ERRORS_FILE = "ingest-errors.jsonl"
 
 
-@dataclass(eq=False)  # compared and hashed by identity: one per file in flight
-class _FileWork:
-    """A file waiting for vectors: only chunks the store does not already hold are embedded."""
-
-    prepared: PreparedFile
-    new_chunks: list[Chunk]
-    stale_ids: set[str]
-    vectors: np.ndarray
-    missing: int
-    error: str | None = None
-
-
 class Ingestor:
-    """Wires the stages for one model and one collection; ``run`` ingests paths."""
+    """Wires the stages for one model and one collection; ``run`` ingests paths.
+
+    Nothing heavy is loaded up front: a run first works out which files changed, and the model
+    is loaded only when a chunk needs a vector that neither the store nor the cache holds. An
+    unchanged re-run opens neither the model nor Chroma.
+    """
 
     def __init__(
         self,
@@ -81,14 +76,18 @@ class Ingestor:
         self.collection = collection or collection_name(settings.store.collection_prefix, self.model_name)
         self.read_options = ReadOptions(**settings.connectors.model_dump())
         self.tokenizer = Tokenizer(chinese=settings.retrieval.chinese_tokens)
-        self._ready = False
+        self.embed_stage = EmbedStage(embedder=self.embedder, retry=self.settings.retry)
+        self._untracked_chunks = False
 
     def warm_up(self) -> None:
-        if self._ready:
-            return
-        self.embed_stage = EmbedStage(embedder=self.embedder, retry=self.settings.retry)
+        """Load the model and open the store now (a run does both only when it needs them)."""
         self.embed_stage.warm_up()
-        self.preparer = FilePreparer(
+        self.preparer.chunker()
+        self.store.warm_up()
+
+    @cached_property
+    def preparer(self) -> FilePreparer:
+        preparer = FilePreparer(
             read_options=self.read_options,
             cleaning=self.settings.cleaning,
             chunking=self.settings.chunking,
@@ -96,8 +95,13 @@ class Ingestor:
             max_tokens=self.embedder.max_tokens,
             tokenizer=self.tokenizer,
         )
-        self.preparer.chunker()  # fail now, not in a worker, on impossible chunking settings
-        self.store = open_store(
+        preparer.chunker()  # fail now, not in a worker, on impossible chunking settings
+        return preparer
+
+    @cached_property
+    def store(self) -> ChromaStore:
+        """The collection, opened (and checked against the model) on first use."""
+        return open_store(
             self.settings.store,
             collection=self.collection,
             model_name=self.model_name,
@@ -105,8 +109,6 @@ class Ingestor:
             fingerprint=self.embedder.fingerprint,
             retry=self.settings.retry,
         )
-        self.store.warm_up()
-        self._ready = True
 
     def _open_lexical(self) -> LexicalIndex:
         """The collection's BM25 index, rebuilt from the store's chunks if it is missing or was
@@ -138,6 +140,11 @@ class Ingestor:
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
+    @property
+    def model_loaded(self) -> bool:
+        """Whether this ingestor has loaded model weights (an embedder without weights never does)."""
+        return getattr(self.embedder, "_model", None) is not None
+
     def run(
         self,
         paths: Iterable[str | os.PathLike[str]],
@@ -157,7 +164,6 @@ class Ingestor:
         if engine != "local":
             return run_engine(self, engine, paths, prune=prune, wait=wait, progress=progress, ray_address=ray_address)
         started = time.perf_counter()
-        self.warm_up()
         report = RunReport(model=self.model_name, collection=self.collection)
         roots = [Path(path).expanduser().resolve() for path in paths]
         # The store itself may be a server; the manifest, lock and errors file are local.
@@ -168,29 +174,38 @@ class Ingestor:
             try:
                 entries = list(walk_files(roots, self.settings.walk))
                 report.files_seen = len(entries)
-                todo = [entry for entry in entries if not self._unchanged(entry, manifest, report)]
-                self._ingest(todo, manifest, report, progress)
+                records = manifest.records_under(str(root) for root in roots)
+                todo = self._changed(entries, records, manifest, report)
+                self._ingest(todo, records, manifest, report, progress)
                 if prune and not report.interrupted:
-                    self._prune(roots, entries, manifest, report)
+                    self._prune(entries, records, manifest, report)
             finally:
                 manifest.close()
                 self.lexical.close()
         report.errors_file = _write_errors(store_dir / ERRORS_FILE, report.errors)
         report.seconds = time.perf_counter() - started
+        log.info("model %s %s in this run", self.model_name, "was loaded" if self.model_loaded else "was not loaded")
         return report
 
-    def _ingest(self, todo: list[Path | FileError], manifest: Manifest, report: RunReport, progress: bool) -> None:
+    def _ingest(
+        self, todo: list[Path | FileError], records: dict[str, FileRecord], manifest: Manifest, report: RunReport,
+        progress: bool,
+    ) -> None:
+        if not todo:
+            return
+        self.store.warm_up()  # a store built with other settings stops the run before any parsing
+        self._untracked_chunks = not records and not manifest.has_rows() and self.store.count() > 0
+        # Forked workers inherit the loaded dictionary instead of each loading it on the clock.
+        self.tokenizer.warm_up()
         bar = _progress_bar(len(todo), enabled=progress)
-        run = _Run(self, report, bar, manifest)
+        run = _Run(self, report, bar, manifest, records)
         walk = self.settings.walk
-        if todo:
-            # Forked workers inherit the loaded dictionary instead of each loading it on the clock.
-            self.tokenizer.warm_up()
         prepared_files = prepare_all(
             self.preparer, todo, window=walk.prefetch_files, workers=walk.prepare_workers,
             timeout_s=walk.file_timeout_s, memory_mb=walk.parse_memory_mb, pdf_pages_per_task=walk.pdf_pages_per_task,
             ocr_page_timeout_s=walk.ocr_page_timeout_s,
         )
+        self.last_run = run  # the benchmarks read its timings
         try:
             with _stop_requested() as stop:
                 for prepared in prepared_files:
@@ -198,43 +213,70 @@ class Ingestor:
                     if stop.is_set():
                         report.interrupted = True
                         break
-                else:
-                    run.drain()
+                run.finish(embed_rest=not report.interrupted)
         finally:
             prepared_files.close()
             bar.close()
 
-    def _unchanged(self, entry: Path | FileError, manifest: Manifest, report: RunReport) -> bool:
-        """True (and counted) when the manifest shows this file already stored as it is now."""
-        if isinstance(entry, FileError):
-            return False
-        record = manifest.get(str(entry))
-        if record is None or record.state != "done" or record.settings != self.settings_fingerprint:
+    def _changed(
+        self, entries: list[Path | FileError], records: dict[str, FileRecord], manifest: Manifest, report: RunReport
+    ) -> list[Path | FileError]:
+        """The entries to process: all but the files the manifest shows stored as they are now."""
+        todo: list[Path | FileError] = []
+        touched: list[FileRecord] = []
+        for entry in entries:
+            if isinstance(entry, FileError) or not self._unchanged(entry, records.get(str(entry)), touched):
+                todo.append(entry)
+        manifest.put_many(touched)
+        report.files_unchanged = len(entries) - len(todo)
+        return todo
+
+    def _unchanged(self, entry: Path, record: FileRecord | None, touched: list[FileRecord]) -> bool:
+        """True when ``record`` shows this file already stored as it is now."""
+        if record is None or record.state != "done":
             return False
         try:
             stat = entry.stat()
-            if (stat.st_size, stat.st_mtime_ns) != (record.size, record.mtime_ns):
-                # Touched or copied without changing: the content decides.
-                if stat.st_size != record.size or FileIdentity.of(entry).content_hash != record.content_hash:
-                    return False
-                manifest.put(replace(record, mtime_ns=stat.st_mtime_ns))
+            if (stat.st_size, stat.st_mtime_ns) == (record.size, record.mtime_ns):
+                return record.settings == self.settings_fingerprint
+            # Touched or copied without changing: the content decides.
+            if stat.st_size != record.size or record.settings != self.settings_fingerprint:
+                return False
+            if FileIdentity.of(entry).content_hash != record.content_hash:
+                return False
+            touched.append(replace(record, mtime_ns=stat.st_mtime_ns))
         except OSError:
             return False
-        report.files_unchanged += 1
         return True
 
-    def _prune(self, roots: list[Path], entries: list[Path | FileError], manifest: Manifest, report: RunReport) -> None:
+    def _prune(
+        self, entries: list[Path | FileError], records: dict[str, FileRecord], manifest: Manifest, report: RunReport
+    ) -> None:
         """Delete what came from files no longer under the roots of this run, and nothing else."""
         seen = {str(entry) if isinstance(entry, Path) else entry.path for entry in entries}
-        for root in roots:
-            for record in manifest.under(str(root)):
-                if record.path in seen:
-                    continue
-                # Asked of the store, not the record: it also finds chunks of an unfinished write.
-                report.chunks_deleted += self.store.delete(self.store.ids_for_doc(record.doc_id))
-                self.lexical.delete_doc(record.doc_id)
-                manifest.remove(record.path)
-                report.files_removed += 1
+        gone = [record for path, record in records.items() if path not in seen]
+        if not gone:
+            return
+        # Store, then index, then manifest: a crash in between leaves the rows, and the next run
+        # deletes again. A row not done is asked of the store: it may have chunks it does not list.
+        ids = [i for record in gone for i in self._stored_ids(record)]
+        report.chunks_deleted += self.store.delete(ids)
+        self.lexical.delete_docs(record.doc_id for record in gone)
+        manifest.remove_many(record.path for record in gone)
+        report.files_removed += len(gone)
+
+    def _stored_ids(self, record: FileRecord | None, doc_id: str | None = None) -> set[str]:
+        """The chunk ids the store holds for a file, without a Chroma query per file where possible.
+
+        A done row lists them all; a file without a row has none, since its row is written before
+        any chunk (unless the manifest itself was lost: a store with chunks and no rows). Only a row
+        left ``writing`` by an interrupted run needs the store asked.
+        """
+        if record is not None and record.state == "done":
+            return set(record.chunk_ids)
+        if record is None and not self._untracked_chunks:
+            return set()
+        return self.store.ids_for_doc(record.doc_id if record is not None else doc_id or "")
 
 
 def run_engine(
@@ -285,19 +327,25 @@ def _stop_requested() -> Iterator[threading.Event]:
 
 
 class _Run:
-    """The state of one run: files waiting for vectors, and the chunks queued for the next batch."""
+    """The state of one run: files waiting for vectors, the chunks queued for the next model call,
+    and the writer that commits finished files in store-sized batches."""
 
-    def __init__(self, ingestor: Ingestor, report: RunReport, bar, manifest: Manifest) -> None:
+    def __init__(
+        self, ingestor: Ingestor, report: RunReport, bar, manifest: Manifest, records: dict[str, FileRecord]
+    ) -> None:
         self.ingestor = ingestor
         self.manifest = manifest
+        self.records = records
         self.fingerprint = ingestor.embedder.fingerprint
-        self.settings_fingerprint = ingestor.settings_fingerprint
-        self.store = ingestor.store
         self.embed = ingestor.embed_stage
         self.report = report
         self.bar = bar
-        self.files: deque[_FileWork] = deque()
-        self.queue: deque[tuple[_FileWork, int]] = deque()
+        self.files: deque[FileWork] = deque()
+        self.queue: deque[tuple[FileWork, int]] = deque()
+        self.writer = BatchWriter(
+            store=ingestor.store, manifest=manifest, lexical=ingestor.lexical, tokenizer=ingestor.tokenizer,
+            settings_fingerprint=ingestor.settings_fingerprint, report=report, batch_size=ingestor.store.batch_size,
+        )
 
     def add(self, prepared: PreparedFile) -> None:
         if prepared.error is not None:
@@ -309,7 +357,8 @@ class _Run:
         self.report.pages_without_text += prepared.pages_without_text
         self.report.pages_ocr += prepared.pages_ocr
         self.report.ocr_seconds += prepared.ocr_seconds
-        stored = self.store.ids_for_doc(prepared.chunks[0].doc_id)
+        previous = self.records.get(str(prepared.path))
+        stored = self.ingestor._stored_ids(previous, prepared.chunks[0].doc_id)
         new = [chunk for chunk in prepared.chunks if chunk.id not in stored]
         current = {chunk.id for chunk in prepared.chunks}
         vectors = np.zeros((len(new), self.ingestor.embedder.dimension), dtype=np.float32)
@@ -321,17 +370,20 @@ class _Run:
             else:
                 to_embed.append(index)
         self.report.chunks_reused += len(new) - len(to_embed)
-        work = _FileWork(prepared, new, stored - current, vectors, missing=len(to_embed))
+        work = FileWork(prepared, previous, new, stored - current, vectors, missing=len(to_embed))
         self.files.append(work)
         self.queue.extend((work, index) for index in to_embed)
         while len(self.queue) >= self.embed.call_size:
             self._embed_next()
         self._write_finished()
 
-    def drain(self) -> None:
-        while self.queue:
+    def finish(self, *, embed_rest: bool) -> None:
+        """Embed what is queued (unless interrupted) and commit every finished file."""
+        while embed_rest and self.queue:
             self._embed_next()
         self._write_finished()
+        self.writer.flush()
+        self._show_counts()
 
     def _embed_next(self) -> None:
         batch = [self.queue.popleft() for _ in range(min(self.embed.call_size, len(self.queue)))]
@@ -349,10 +401,12 @@ class _Run:
                     work.error = str(error)
                     work.missing = 0
 
-    def _embed_into(self, batch: list[tuple[_FileWork, int]]) -> None:
+    def _embed_into(self, batch: list[tuple[FileWork, int]]) -> None:
         # Identical texts in one batch (boilerplate shared by files) are embedded once.
         texts = list(dict.fromkeys(work.new_chunks[index].text for work, index in batch))
+        started = time.perf_counter()
         vectors = self.embed.run(texts)
+        self.writer.seconds["embed"] += time.perf_counter() - started
         self.report.chunks_embedded += len(texts)
         hashes = {work.new_chunks[index].text: work.new_chunks[index].hash for work, index in batch}
         self.manifest.cache_vectors(self.fingerprint, {hashes[text]: vector for text, vector in zip(texts, vectors)})
@@ -367,47 +421,14 @@ class _Run:
         self.bar.set_postfix(embedded=self.report.chunks_embedded, stored=self.report.chunks_added, refresh=refresh)
 
     def _write_finished(self) -> None:
+        """Hand files whose chunks all have vectors to the writer, in file order."""
         while self.files and self.files[0].missing == 0:
             work = self.files.popleft()
-            path = str(work.prepared.path)
             if work.error is not None:
-                self.report.add_error(path, ErrorCategory.EMBEDDING_FAILED.value, work.error)
+                self.report.add_error(str(work.prepared.path), ErrorCategory.EMBEDDING_FAILED.value, work.error)
             else:
-                self._write(work)
-            self._show_counts(refresh=False)
+                self.writer.add(work)
             self.bar.update(1)
-
-    def _write(self, work: _FileWork) -> None:
-        """Manifest row first (state writing), then new chunks, then stale ones out, then done.
-
-        A crash between any two steps leaves a row that is not done, so the next run processes
-        the file again, and every chunk in the store belongs to some row.
-        """
-        prepared = work.prepared
-        path = str(prepared.path)
-        previous = self.manifest.get(path)
-        identity = prepared.identity
-        assert identity is not None  # set for every file that has chunks
-        record = FileRecord(
-            path=path, size=identity.size, mtime_ns=identity.mtime_ns, content_hash=identity.content_hash,
-            doc_id=prepared.chunks[0].doc_id, chunk_ids=tuple(chunk.id for chunk in prepared.chunks),
-            settings=self.settings_fingerprint, state="writing",
-        )
-        self.manifest.put(record)
-        # New chunks first, then the ones the file no longer has: a reader never sees it missing.
-        self.store.upsert(work.new_chunks, work.vectors)
-        self.ingestor.lexical.replace_doc(record.doc_id, _indexed(prepared, self.ingestor.tokenizer))
-        self.report.chunks_deleted += self.store.delete(work.stale_ids)
-        self.manifest.put(replace(record, state="done"))
-        self.report.chunks_added += len(work.new_chunks)
-        self.report.files_ingested += 1
-        self.report.files_updated += previous is not None
-
-
-def _indexed(prepared: PreparedFile, tokenizer: Tokenizer) -> list[IndexedChunk]:
-    """The file's chunks for the lexical index, with the term counts the worker made."""
-    terms = prepared.terms or [tokenizer.term_counts(chunk.text) for chunk in prepared.chunks]
-    return [IndexedChunk(chunk.id, chunk.doc_id, counts) for chunk, counts in zip(prepared.chunks, terms)]
 
 
 def _progress_bar(total: int, *, enabled: bool):

@@ -4,7 +4,9 @@ One row per (collection, file): size, modification time, content hash, the chunk
 file has in the store, and the fingerprint of the model and settings that made them. A row
 is written in state ``writing`` *before* the store is touched and set to ``done`` after, so
 after a crash every chunk in the store belongs to a row, and a row not ``done`` is simply
-processed again.
+processed again. The ingest line writes many files' rows in one transaction (``put_many``):
+the database is synced to disk on every commit, and one commit per file would cost more than
+the file's own work.
 
 The embedding cache maps (model fingerprint, chunk content hash) to a vector, so a moved or
 renamed file, or a paragraph repeated in another file, is never embedded twice.
@@ -88,22 +90,42 @@ class Manifest:
         prefix = root.rstrip("/") + "/"
         return self._select(" AND (path = ? OR substr(path, 1, ?) = ?)", (root, len(prefix), prefix))
 
+    def has_rows(self) -> bool:
+        """Whether any file of this collection is recorded."""
+        return self._db.execute("SELECT 1 FROM files WHERE collection = ? LIMIT 1", (self.collection,)).fetchone() is not None
+
     def all_records(self) -> list[FileRecord]:
         return self._select("", ())
 
+    def records_under(self, roots: Iterable[str]) -> dict[str, FileRecord]:
+        """path -> record for every file under any of ``roots`` (one query per root)."""
+        return {record.path: record for root in roots for record in self.under(root)}
+
     def put(self, record: FileRecord) -> None:
+        self.put_many([record])
+
+    def put_many(self, records: Iterable[FileRecord]) -> None:
+        """Insert or replace rows, all in one transaction: after a crash either all are there or none."""
         with self._db:
-            self._db.execute(
+            self._db.executemany(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self.collection, record.path, record.size, record.mtime_ns, record.content_hash,
-                    record.doc_id, json.dumps(list(record.chunk_ids)), record.settings, record.state,
-                ),
+                [
+                    (
+                        self.collection, record.path, record.size, record.mtime_ns, record.content_hash,
+                        record.doc_id, json.dumps(list(record.chunk_ids)), record.settings, record.state,
+                    )
+                    for record in records
+                ],
             )
 
     def remove(self, path: str) -> None:
+        self.remove_many([path])
+
+    def remove_many(self, paths: Iterable[str]) -> None:
         with self._db:
-            self._db.execute("DELETE FROM files WHERE collection = ? AND path = ?", (self.collection, path))
+            self._db.executemany(
+                "DELETE FROM files WHERE collection = ? AND path = ?", [(self.collection, path) for path in paths]
+            )
 
     def cached_vectors(self, fingerprint: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}

@@ -162,6 +162,11 @@ class ChromaStore:
         self.warm_up()
         return self._max_batch
 
+    @property
+    def batch_size(self) -> int:
+        """Chunks per upsert: ``upsert_batch_size``, capped by what the client accepts in one call."""
+        return self._batch()
+
     def search(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The k nearest chunks: id, cosine similarity (higher is better), text and metadata."""
         return self.search_many(np.asarray([vector]), k, where)[0]

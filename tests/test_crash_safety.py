@@ -20,12 +20,12 @@ from pipeline.retrieval.tokens import Tokenizer
 pytestmark = pytest.mark.slow
 
 
-def _config(tmp_path: Path, name: str) -> Path:
+def _config(tmp_path: Path, name: str, upsert_batch_size: int = 1000) -> Path:
     path = tmp_path / f"{name}.yaml"
     path.write_text(
         "default_model: fake\n"
         "models:\n  fake: {kind: hashing, dimension: 64, max_seq_length: 48, batch_size: 8, call_batches: 2}\n"
-        f"store: {{path: {tmp_path / name}}}\n"
+        f"store: {{path: {tmp_path / name}, upsert_batch_size: {upsert_batch_size}}}\n"
     )
     return path
 
@@ -65,14 +65,20 @@ def _state(store_dir: Path) -> tuple[set[str], dict[str, set[str]], dict[str, di
     return set(ids), {record.path: set(record.chunk_ids) for record in records}, lexical
 
 
-def _files_done(manifest: Path) -> int:
+def _files_in_state(manifest: Path, state: str) -> int:
     if not manifest.exists():
         return 0
-    with sqlite3.connect(manifest) as db:
-        try:
-            return db.execute("SELECT count(*) FROM files WHERE state = 'done'").fetchone()[0]
-        except sqlite3.OperationalError:  # the table is not created yet
-            return 0
+    db = sqlite3.connect(manifest, timeout=60)
+    try:
+        return db.execute("SELECT count(*) FROM files WHERE state = ?", (state,)).fetchone()[0]
+    except sqlite3.OperationalError:  # the table is not created yet
+        return 0
+    finally:
+        db.close()
+
+
+def _files_done(manifest: Path) -> int:
+    return _files_in_state(manifest, "done")
 
 
 def _store_of(config: Path) -> Path:
@@ -87,7 +93,7 @@ def _kill_at_random(folder: Path, config: Path, rng: random.Random, times: int) 
         deadline = time.monotonic() + 60
         while not manifest.exists() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 2.5))
+        time.sleep(rng.uniform(0.0, 1.0))
         process.send_signal(signal.SIGKILL)
         process.wait()
 
@@ -102,7 +108,7 @@ def _finish(folder: Path, config: Path) -> dict:
 def test_killed_runs_then_a_rerun_equal_a_clean_run(tmp_path) -> None:
     rng = random.Random(20261122)
     folder = tmp_path / "docs"
-    _notes(folder, 300)  # about 5 s of work; the kills land within its first 2.5 s
+    _notes(folder, 300)  # a few seconds of work (files are written in batches); the kills land within 1 s
     crashed, clean = _config(tmp_path, "crashed"), _config(tmp_path, "clean")
 
     _kill_at_random(folder, crashed, rng, times=3)
@@ -129,10 +135,47 @@ def test_killed_runs_then_a_rerun_equal_a_clean_run(tmp_path) -> None:
     assert len(manifest) == 290
 
 
+def _kill_inside_a_batch(folder: Path, config: Path, rng: random.Random) -> bool:
+    """Kill a run while a batch of several files is being written; True if it was cut there."""
+    process = _ingest(folder, config)
+    manifest = _store_of(config) / MANIFEST_NAME
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if _files_in_state(manifest, "writing") > 1:
+            break
+        time.sleep(0.002)
+    time.sleep(rng.uniform(0.0, 0.5))  # somewhere in the upsert, the index update, the deletes or after
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return _files_in_state(manifest, "writing") > 1
+
+
+def test_a_kill_inside_a_multi_file_batch_resumes_to_a_clean_runs_ids(tmp_path) -> None:
+    rng = random.Random(20260712)
+    folder = tmp_path / "docs"
+    _notes(folder, 300)
+    # One store batch of 500 chunks spans dozens of these small files.
+    crashed, clean = _config(tmp_path, "crashed", upsert_batch_size=500), _config(tmp_path, "clean")
+    cut = sum(_kill_inside_a_batch(folder, crashed, rng) for _ in range(4))
+
+    _notes(folder, 60, version=" (revised)")  # a batch that replaces chunks too
+    for n in range(290, 300):
+        (folder / f"note-{n:03d}.txt").unlink()
+    cut += sum(_kill_inside_a_batch(folder, crashed, rng) for _ in range(3))
+    assert cut >= 3  # kills landed between a batch's 'writing' and its 'done'
+    _finish(folder, crashed)
+    _finish(folder, clean)
+    crashed_state = _state(_store_of(crashed))
+    assert crashed_state == _state(_store_of(clean))
+    ids, manifest, _ = crashed_state
+    assert set().union(*manifest.values()) == ids and len(manifest) == 290
+
+
 def test_ctrl_c_stops_after_the_current_batch_and_the_next_run_resumes(tmp_path) -> None:
     folder = tmp_path / "docs"
     _notes(folder, 300)
-    config = _config(tmp_path, "interrupted")
+    # Batches of a few files, so the interrupt lands with most of the folder still to do.
+    config = _config(tmp_path, "interrupted", upsert_batch_size=100)
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", str(folder), "--config", str(config)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,

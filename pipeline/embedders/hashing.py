@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 
@@ -57,11 +58,20 @@ class HashingEmbedder:
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
-            for token in _HASH_TOKEN.findall(text.lower()):
-                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
-                index = int.from_bytes(digest[:4], "little") % self.dimension
-                vectors[row, index] += 1.0 if digest[4] & 1 else -1.0
+            features = [_feature(token, self.dimension) for token in _HASH_TOKEN.findall(text.lower())]
+            if features:
+                indexes, signs = zip(*features)
+                # Sums of +-1 are exact in float64 and float32 alike: the same vector as adding one by one.
+                vectors[row] = np.bincount(indexes, weights=signs, minlength=self.dimension)
             norm = np.linalg.norm(vectors[row])
             # An all-zero vector has no direction; give it a fixed one so cosine is defined.
             vectors[row] = vectors[row] / norm if norm else 1.0 / np.sqrt(self.dimension)
         return vectors
+
+
+@lru_cache(maxsize=1 << 18)
+def _feature(token: str, dimension: int) -> tuple[int, float]:
+    """A token's index and sign; cached, since hashing each occurrence again made this embedder
+    a visible cost in the write-path benchmark (words repeat, so the cache hits nearly always)."""
+    digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+    return int.from_bytes(digest[:4], "little") % dimension, 1.0 if digest[4] & 1 else -1.0

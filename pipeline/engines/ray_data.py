@@ -231,18 +231,19 @@ class RayEngine:
             try:
                 entries = list(walk_files(roots, self.settings.walk))
                 report.files_seen = len(entries)
+                records = manifest.records_under(str(root) for root in roots)
                 todo: list[Path] = []
-                for entry in entries:
+                for entry in ingestor._changed(entries, records, manifest, report):
                     if isinstance(entry, FileError):
                         report.add_error(entry.path, entry.category, entry.message)
-                    elif not ingestor._unchanged(entry, manifest, report):
+                    else:
                         todo.append(entry)
                 if todo:
                     with _cluster(self.address, self.ray, progress=progress):
                         for wave in _batched(todo, self.ray.wave_files):
                             self._wave(wave, manifest, report)
                 if prune:
-                    ingestor._prune(roots, entries, manifest, report)
+                    ingestor._prune(entries, records, manifest, report)
             finally:
                 manifest.close()
                 ingestor.lexical.close()

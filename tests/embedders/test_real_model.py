@@ -52,3 +52,49 @@ def test_no_chunk_is_longer_than_the_model_takes(real_settings, corpus) -> None:
     assert all(len(tokenizer(c.text)["input_ids"]) <= 256 for c in prepared.chunks)
     # Chunks are well filled, not cut into tiny pieces.
     assert sum(c.tokens for c in prepared.chunks) / len(prepared.chunks) > limit / 3
+
+
+def test_facts_read_from_the_folder_equal_the_loaded_models(real_settings) -> None:
+    """Dimension, limit, fingerprint and token counts come from config files until the model loads."""
+    name, spec = real_settings.model_spec(None)
+    embedder = load_embedder(name, spec)
+    text = "A budget line of 1,250 euros, approved by the council. 预算金额"
+    light = (embedder.dimension, embedder.max_tokens, embedder.fingerprint, embedder.count_tokens(text))
+    assert embedder._model is None
+    embedder.warm_up()
+    assert (embedder.dimension, embedder.max_tokens, embedder.fingerprint, embedder.count_tokens(text)) == light
+
+
+def test_no_model_is_built_when_nothing_needs_embedding(tmp_path, corpus, monkeypatch, caplog) -> None:
+    import logging
+    import shutil
+
+    import sentence_transformers
+
+    settings = settings_from_dict({"store": {"path": str(tmp_path / "store")}})
+    folder = corpus("category-level.docx", "procurement-zh.docx")
+    first = ingest(folder, config=settings)
+    assert first.files_ingested == 2 and first.chunks_embedded > 0
+
+    built = []
+    real = sentence_transformers.SentenceTransformer
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        built.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", counting)
+    caplog.set_level(logging.INFO, logger="pipeline.ingest")
+    unchanged = ingest(folder, config=settings)
+    assert (unchanged.files_unchanged, unchanged.chunks_embedded) == (2, 0)
+    assert built == []
+    assert "was not loaded" in caplog.text
+    # A copy under a new name: every chunk's vector is in the cache, so still no model.
+    shutil.copy(folder / "category-level.docx", folder / "copy.docx")
+    copied = ingest(folder, config=settings)
+    assert (copied.files_ingested, copied.chunks_embedded) == (1, 0) and copied.chunks_reused > 0
+    assert built == []
+    # A new paragraph needs the model.
+    (folder / "new.txt").write_text("An entirely new paragraph about harbour dues.", encoding="utf-8")
+    ingest(folder, config=settings)
+    assert len(built) == 1
