@@ -168,6 +168,10 @@ class Ingestor:
         roots = [Path(path).expanduser().resolve() for path in paths]
         # The store itself may be a server; the manifest, lock and errors file are local.
         store_dir = self.settings.store.local_dir
+        if self.settings.store.url:
+            # An unreachable server fails the run before anything local is written. (A folder
+            # store is opened only once some file has changed: an unchanged re-run never needs it.)
+            self.store.warm_up()
         with StoreLock(store_dir, wait=wait):
             manifest = Manifest(store_dir, self.collection)
             self.lexical = self._open_lexical()
