@@ -39,7 +39,7 @@ from pipeline.embedders import Embedder, load_embedder
 from pipeline.engines import ENGINES
 from pipeline.errors import ConfigError, EmbeddingError
 from pipeline.lock import StoreLock
-from pipeline.manifest import FileRecord, Manifest
+from pipeline.manifest import Failure, FileRecord, Manifest
 from pipeline.preparer import FileIdentity, FilePreparer, PreparedFile, prepare_all
 from pipeline.records import FileError, RunReport
 from pipeline.retrieval.lexical import IndexedChunk, LexicalIndex, lexical_index_path
@@ -52,6 +52,15 @@ from pipeline.writer import BatchWriter, FileWork
 log = logging.getLogger(__name__)
 
 ERRORS_FILE = "ingest-errors.jsonl"
+
+# Failures that reading the same bytes with the same settings gives again: such a file is not
+# read again until it changes. Timeouts, memory limits and model failures may pass; they are retried.
+LASTING_FAILURES = frozenset(
+    category.value for category in (
+        ErrorCategory.ENCRYPTED, ErrorCategory.NO_TEXT, ErrorCategory.CORRUPT, ErrorCategory.UNSUPPORTED,
+        ErrorCategory.EMPTY,
+    )
+)
 
 
 class Ingestor:
@@ -179,10 +188,14 @@ class Ingestor:
                 entries = list(walk_files(roots, self.settings.walk))
                 report.files_seen = len(entries)
                 records = manifest.records_under(str(root) for root in roots)
-                todo = self._changed(entries, records, manifest, report)
+                failures = manifest.failures_under(str(root) for root in roots)
+                todo, stats = self._changed(entries, records, failures, manifest, report)
                 self._ingest(todo, records, manifest, report, progress)
+                self._remember_failures(stats, failures, manifest, report)
                 if prune and not report.interrupted:
                     self._prune(entries, records, manifest, report)
+                    seen = {str(entry) if isinstance(entry, Path) else entry.path for entry in entries}
+                    manifest.remove_failures(path for path in failures if path not in seen)
             finally:
                 manifest.close()
                 self.lexical.close()
@@ -223,19 +236,52 @@ class Ingestor:
             bar.close()
 
     def _changed(
-        self, entries: list[Path | FileError], records: dict[str, FileRecord], manifest: Manifest, report: RunReport
-    ) -> list[Path | FileError]:
-        """The entries to process: all but the files the manifest shows stored as they are now."""
+        self, entries: list[Path | FileError], records: dict[str, FileRecord], failures: dict[str, Failure],
+        manifest: Manifest, report: RunReport,
+    ) -> tuple[list[Path | FileError], dict[str, tuple[int, int]]]:
+        """The entries to process: all but the files the manifest shows stored as they are now,
+        and those that failed before for good and have not changed since (reported again, not read).
+        Also the size and time of each file to process, taken before it is read."""
         todo: list[Path | FileError] = []
         touched: list[FileRecord] = []
+        stats: dict[str, tuple[int, int]] = {}
         for entry in entries:
-            if isinstance(entry, FileError) or not self._unchanged(entry, records.get(str(entry)), touched):
+            if isinstance(entry, FileError):
                 todo.append(entry)
+            elif self._unchanged(entry, records.get(str(entry)), touched):
+                report.files_unchanged += 1
+            else:
+                try:
+                    stat = entry.stat()
+                except OSError:
+                    todo.append(entry)
+                    continue
+                stats[str(entry)] = (stat.st_size, stat.st_mtime_ns)
+                failure = failures.get(str(entry))
+                if failure is not None and (failure.size, failure.mtime_ns, failure.settings) == (
+                    stat.st_size, stat.st_mtime_ns, self.settings_fingerprint
+                ):
+                    report.add_error(failure.path, failure.category, failure.message)
+                else:
+                    todo.append(entry)
         manifest.put_many(touched)
-        report.files_unchanged = len(entries) - len(todo)
-        return todo
+        return todo, stats
 
-    def _unchanged(self, entry: Path, record: FileRecord | None, touched: list[FileRecord]) -> bool:
+    def _remember_failures(
+        self, stats: dict[str, tuple[int, int]], failures: dict[str, Failure], manifest: Manifest, report: RunReport
+    ) -> None:
+        """Record this run's lasting failures; forget those of files that were read again and did
+        not fail that way (a failure remembered and reported again is recorded again, unchanged)."""
+        lasting = [
+            Failure(error.path, *stats[error.path], self.settings_fingerprint, error.category, error.message)
+            for error in report.errors
+            if error.path in stats and error.category in LASTING_FAILURES
+        ]
+        manifest.put_failures(lasting)
+        failed = {failure.path for failure in lasting}
+        manifest.remove_failures(path for path in stats if path in failures and path not in failed)
+
+    def _unchanged(self, entry: Path, record: FileRecord | None, touched: list[FileRecord]) -> bool:  # noqa: PLR0911
         """True when ``record`` shows this file already stored as it is now."""
         if record is None or record.state != "done":
             return False

@@ -8,6 +8,10 @@ processed again. The ingest line writes many files' rows in one transaction (``p
 the database is synced to disk on every commit, and one commit per file would cost more than
 the file's own work.
 
+Files that failed for a reason that will not change by itself (corrupt, encrypted, no text...)
+are remembered with their size, time and settings, so an unchanged re-run reports them again
+without parsing them again (an OCR'd scan can take longer than everything else in the run).
+
 The embedding cache maps (model fingerprint, chunk content hash) to a vector, so a moved or
 renamed file, or a paragraph repeated in another file, is never embedded twice.
 """
@@ -37,6 +41,16 @@ CREATE TABLE IF NOT EXISTS files (
     state TEXT NOT NULL CHECK (state IN ('writing', 'done')),
     PRIMARY KEY (collection, path)
 );
+CREATE TABLE IF NOT EXISTS failures (
+    collection TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    settings TEXT NOT NULL,
+    category TEXT NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (collection, path)
+);
 CREATE TABLE IF NOT EXISTS embeddings (
     fingerprint TEXT NOT NULL,
     content_hash TEXT NOT NULL,
@@ -56,6 +70,18 @@ class FileRecord:
     chunk_ids: tuple[str, ...]
     settings: str
     state: str = "done"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that could not be ingested, as it was when it failed."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    settings: str
+    category: str
+    message: str
 
 
 class Manifest:
@@ -125,6 +151,32 @@ class Manifest:
         with self._db:
             self._db.executemany(
                 "DELETE FROM files WHERE collection = ? AND path = ?", [(self.collection, path) for path in paths]
+            )
+
+    def failures_under(self, roots: Iterable[str]) -> dict[str, Failure]:
+        """path -> remembered failure, for files under any of ``roots``."""
+        found: dict[str, Failure] = {}
+        for root in roots:
+            prefix = root.rstrip("/") + "/"
+            rows = self._db.execute(
+                "SELECT path, size, mtime_ns, settings, category, message FROM failures "
+                "WHERE collection = ? AND (path = ? OR substr(path, 1, ?) = ?)",
+                (self.collection, root, len(prefix), prefix),
+            )
+            found.update((row[0], Failure(*row)) for row in rows.fetchall())
+        return found
+
+    def put_failures(self, failures: Iterable[Failure]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(self.collection, f.path, f.size, f.mtime_ns, f.settings, f.category, f.message) for f in failures],
+            )
+
+    def remove_failures(self, paths: Iterable[str]) -> None:
+        with self._db:
+            self._db.executemany(
+                "DELETE FROM failures WHERE collection = ? AND path = ?", [(self.collection, path) for path in paths]
             )
 
     def cached_vectors(self, fingerprint: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:

@@ -188,3 +188,30 @@ def test_a_large_pdf_read_by_several_workers_gives_the_same_chunks(corpus, make_
     report = ingest(folder, config=split)
     assert report.files_ingested == 2 and not report.errors
     assert {Path(k).name: v for k, v in _stored(whole).items()} == {Path(k).name: v for k, v in _stored(split).items()}
+
+
+def test_a_file_that_failed_for_good_is_reported_again_without_being_read(tmp_path, make_settings, monkeypatch) -> None:
+    from pipeline import preparer
+
+    folder = tmp_path / "docs"
+    _write_notes(folder, 2)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+    settings = make_settings(walk={"prepare_workers": 0})
+    first = ingest(folder, config=settings)
+    assert [e.category for e in first.errors] == ["corrupt"]
+
+    read = []
+    prepare = preparer.FilePreparer.prepare
+    monkeypatch.setattr(preparer.FilePreparer, "prepare", lambda self, entry, *a: read.append(entry) or prepare(self, entry, *a))
+    again = ingest(folder, config=settings)
+    assert [(e.path, e.category) for e in again.errors] == [(str(folder / "broken.pdf"), "corrupt")]
+    assert read == [] and again.files_unchanged == 2
+    # Changed, it is read again; fixed, it is forgotten; deleted, its record goes.
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 still not a pdf, but other bytes")
+    assert ingest(folder, config=settings).files_failed == 1 and len(read) == 1
+    (folder / "broken.pdf").unlink()
+    (folder / "fixed.txt").write_text("Now a text file about harbour dues.", encoding="utf-8")
+    assert ingest(folder, config=settings).files_failed == 0
+    manifest = Manifest(settings.store.path, "docs-fake")
+    assert manifest.failures_under([str(folder)]) == {}
+    manifest.close()
