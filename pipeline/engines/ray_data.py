@@ -233,7 +233,9 @@ class RayEngine:
                 report.files_seen = len(entries)
                 records = manifest.records_under(str(root) for root in roots)
                 todo: list[Path] = []
-                for entry in ingestor._changed(entries, records, manifest, report):
+                # Failures are not remembered on this engine ({}): a failed file is read again.
+                changed, _ = ingestor._changed(entries, records, {}, manifest, report)
+                for entry in changed:
                     if isinstance(entry, FileError):
                         report.add_error(entry.path, entry.category, entry.message)
                     else:
