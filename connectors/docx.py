@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import docx
 from docx.blkcntnr import BlockItemContainer
@@ -76,7 +78,43 @@ def _header_footer_text(document: DocxDocument) -> list[str]:
 
 
 # Word never writes a DTD; one that declares entities is an expansion attack ("billion laughs").
-_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DTD = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_START_TAG = re.compile(r"<[^?!]")
+# A prolog (what comes before the root element) longer than this is refused, not searched further.
+_PROLOG_LIMIT = 1 << 20
+
+
+def _part_encoding(head: bytes) -> str:
+    """UTF-16 by its byte-order mark or its first '<', else UTF-8 (XML 1.0, appendix F)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"<\x00"):
+        return "utf-16-le"
+    if head.startswith(b"\x00<"):
+        return "utf-16-be"
+    return "utf-8"
+
+
+def _declares_entities(part: IO[bytes]) -> bool:
+    """Whether an XML part has a DTD before its root element, wherever in the prolog it hides
+    (behind a long comment) and whatever the part's encoding (UTF-16 hides it from a byte search)."""
+    head = part.read(4)
+    decoder = codecs.getincrementaldecoder(_part_encoding(head))(errors="replace")
+    text, read = decoder.decode(head), len(head)
+    while True:
+        prolog = _COMMENT.sub("", text)
+        if _DTD.search(prolog):
+            return True
+        if "<!--" not in prolog and _START_TAG.search(prolog):
+            return False  # the root element began with no DTD before it
+        if read > _PROLOG_LIMIT:
+            return True
+        block = part.read(1 << 16)
+        if not block:
+            return False
+        read += len(block)
+        text += decoder.decode(block)
 
 
 def _check_package(path: Path, options: ReadOptions) -> None:
@@ -96,8 +134,14 @@ def _check_package(path: Path, options: ReadOptions) -> None:
                 )
             for member in members:
                 if member.filename.endswith((".xml", ".rels")):
+                    if member.file_size > options.max_xml_part_mb * 1024 * 1024:
+                        raise ConnectorError(
+                            path, ErrorCategory.TOO_LARGE,
+                            f"refused: {member.filename} unpacks to {member.file_size / 1024 / 1024:.0f} MB, over the "
+                            f"{options.max_xml_part_mb:g} MB limit for one XML part (connectors.max_xml_part_mb)",
+                        )
                     with package.open(member) as part:
-                        if _DTD.search(part.read(4096)):
+                        if _declares_entities(part):
                             raise ConnectorError(
                                 path, ErrorCategory.CORRUPT,
                                 f"refused: {member.filename} declares XML entities (an entity-expansion attack?)",

@@ -43,3 +43,19 @@ def decode_bytes(data: bytes, *, is_html: bool) -> str:
         return data.decode(_guess(data))
     except (UnicodeDecodeError, LookupError):
         return data.decode("cp1252", errors="replace")
+
+
+# Control characters never found in text, apart from tab, newline, carriage return and form feed.
+_CONTROL = frozenset(chr(code) for code in [*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F]) | {"\ufffd"}
+_BINARY_SHARE = 0.05
+
+
+def looks_binary(text: str) -> bool:
+    """Whether decoded "text" is really a binary file (a program, an image) under a text name:
+    more than 5% of its first 64 K characters are control characters or undecodable bytes.
+    Real text, in any encoding that was decoded correctly, has almost none."""
+    sample = text[:65536]
+    if not sample:
+        return False
+    controls = sum(1 for char in sample if char in _CONTROL)
+    return controls > _BINARY_SHARE * len(sample)

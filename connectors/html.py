@@ -30,8 +30,18 @@ _BLOCKS = {
 }
 
 
+_END_OF_BLOCK = object()
+
+
 def _walk(node: Tag, out: SectionBuilder) -> None:
-    for child in node.children:
+    """The text under ``node`` in document order. A stack, not recursion: pages nest elements
+    deeper than Python's recursion limit (a thousand ``<div>`` s is a few KB)."""
+    stack: list[object] = list(reversed(node.contents))
+    while stack:
+        child = stack.pop()
+        if child is _END_OF_BLOCK:
+            out.add("\n")
+            continue
         if isinstance(child, Comment):
             continue
         if isinstance(child, NavigableString):
@@ -49,9 +59,8 @@ def _walk(node: Tag, out: SectionBuilder) -> None:
             out.add(" | ")
         if name in _BLOCKS:
             out.add("\n")
-        _walk(child, out)
-        if name in _BLOCKS:
-            out.add("\n")
+            stack.append(_END_OF_BLOCK)
+        stack.extend(reversed(child.contents))
 
 
 def _drop_boilerplate(soup: BeautifulSoup) -> None:

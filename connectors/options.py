@@ -15,6 +15,10 @@ class ReadOptions:
     # more than max_zip_ratio times (a zip bomb), before any XML is parsed.
     max_unpacked_mb: float = 1024.0
     max_zip_ratio: float = 200.0
+    # One XML part (word/document.xml) larger than this is refused: python-docx parses about
+    # 0.3 MB of XML a second and needs 12 times its size in memory, so a larger part would only
+    # run into the time or memory limit.
+    max_xml_part_mb: float = 50.0
     # OCR of PDF pages without a text layer (see connectors/ocr.py). A page is read by OCR when
     # its text layer has fewer than ocr_min_chars non-space characters, or when images cover
     # at least ocr_image_share of it and its text layer is short (a scan with a stamp or a
@@ -25,3 +29,6 @@ class ReadOptions:
     ocr_dpi: int = 200
     ocr_max_pixels: int = 8_000_000
     ocr_threads: int = 1
+    # A PDF with more pages is refused (too_large) before any page is read: a page tree can list
+    # one page a hundred thousand times in a few hundred KB.
+    max_pages: int = 5000

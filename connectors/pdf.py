@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from pypdf import PasswordType, PdfReader
-from pypdf.errors import FileNotDecryptedError, PyPdfError
+from pypdf.errors import FileNotDecryptedError, LimitReachedError, PyPdfError
 
 from connectors import ocr
 from connectors.base import ConnectorError, Document, ErrorCategory, Section
@@ -47,10 +47,11 @@ def _metadata(reader: PdfReader) -> tuple[str, str]:
 
 
 def pdf_page_count(path: Path, options: ReadOptions) -> int:
-    """Pages of a PDF (opened and decrypted, no text read); 0 when it cannot be opened."""
+    """Pages of a PDF (opened and decrypted, no text read); 0 when it cannot be opened or is
+    refused, so that the reader reports why, under its time limit."""
     try:
         return read_pdf(path, options, pages=range(0)).pages or 0
-    except ConnectorError:
+    except Exception:  # noqa: BLE001 - counting runs in the main process: nothing may escape it
         return 0
 
 
@@ -160,8 +161,12 @@ def read_pdf(path: Path, options: ReadOptions, pages: range | None = None) -> Do
         raise
     except FileNotDecryptedError as error:
         raise ConnectorError(path, ErrorCategory.ENCRYPTED, str(error)) from error
-    except (PyPdfError, OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+    except (PyPdfError, OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError) as error:
         raise ConnectorError(path, ErrorCategory.CORRUPT, f"unreadable PDF: {error}") from error
+    if page_count > options.max_pages:
+        raise ConnectorError(
+            path, ErrorCategory.TOO_LARGE, f"{page_count} pages is over the {options.max_pages} page limit (walk.max_pages)"
+        )
 
     sections: list[Section] = []
     without_text = 0
@@ -169,6 +174,7 @@ def read_pdf(path: Path, options: ReadOptions, pages: range | None = None) -> Do
     numbers = range(page_count) if pages is None else range(max(pages.start, 0), min(pages.stop, page_count))
     page_ocr = _PageOcr(path, password, options) if options.ocr and numbers else None
     for number in numbers:
+        bomb = False
         try:
             text = reader_pages[number].extract_text() or ""
         except FileNotDecryptedError as error:
@@ -178,8 +184,11 @@ def read_pdf(path: Path, options: ReadOptions, pages: range | None = None) -> Do
             log.warning("%s: page %d unreadable: %s", path, number + 1, error)
             unreadable += 1
             text = ""
+            # pypdf stops inflating a stream at its limit; the renderer would not, and a
+            # decompression bomb would take the worker (and the pages after it) down.
+            bomb = isinstance(error, LimitReachedError) or isinstance(error.__cause__, LimitReachedError)
         section = Section(text=text, page=number + 1)
-        if page_ocr is not None and page_ocr.needs_ocr(number, text):
+        if page_ocr is not None and not bomb and page_ocr.needs_ocr(number, text):
             section = page_ocr.read(number, text) or section
         if section.text.strip():
             sections.append(section)

@@ -16,6 +16,7 @@ from pipeline.config import SEARCH_MODES, load_settings
 from pipeline.engines import ENGINES
 from pipeline.errors import IngestError
 from pipeline.ingest import Ingestor
+from pipeline.paths import readable_path
 from pipeline.query import Retriever
 from pipeline.records import RunReport
 
@@ -169,7 +170,7 @@ def query_main(argv: Sequence[str] | None = None) -> int:
     if hits and hits[0].note:
         print(f"note: {hits[0].note}")
     for rank, hit in enumerate(hits, 1):
-        where_found = hit.source + (f", page {hit.page}" if hit.page else "")
+        where_found = readable_path(hit.source) + (f", page {hit.page}" if hit.page else "")
         if hit.heading_path:
             where_found += f", {hit.heading_path}"
         snippet = " ".join(hit.text.split())

@@ -139,6 +139,7 @@ class ConnectorSettings(_Settings):
     docx_headers_footers: bool = False
     max_unpacked_mb: float = Field(1024.0, gt=0)
     max_zip_ratio: float = Field(200.0, gt=1)
+    max_xml_part_mb: float = Field(50.0, gt=0)
     # OCR of PDF pages without a text layer, or mostly covered by images (see ReadOptions).
     ocr: bool = True
     ocr_min_chars: int = Field(10, ge=0)
@@ -163,6 +164,8 @@ class WalkSettings(_Settings):
     ocr_page_timeout_s: float = Field(60.0, gt=0)
     # A PDF with more pages is read by several workers at once, this many pages each.
     pdf_pages_per_task: int = Field(100, ge=1)
+    # A document with more pages is reported as too_large without reading its pages.
+    max_pages: int = Field(5000, ge=1)
 
 
 SearchMode = Literal["hybrid", "dense", "lexical"]

@@ -40,6 +40,7 @@ from pipeline.engines import ENGINES
 from pipeline.errors import ConfigError, EmbeddingError
 from pipeline.lock import StoreLock
 from pipeline.manifest import Failure, FileRecord, Manifest
+from pipeline.paths import path_text, readable_path
 from pipeline.preparer import FileIdentity, FilePreparer, PreparedFile, prepare_all
 from pipeline.records import FileError, RunReport
 from pipeline.retrieval.lexical import IndexedChunk, LexicalIndex, lexical_index_path
@@ -83,7 +84,7 @@ class Ingestor:
         self.model_name, spec = settings.model_spec(model)
         self.embedder = embedder or load_embedder(self.model_name, spec, settings.models)
         self.collection = collection or collection_name(settings.store.collection_prefix, self.model_name)
-        self.read_options = ReadOptions(**settings.connectors.model_dump())
+        self.read_options = ReadOptions(**settings.connectors.model_dump(), max_pages=settings.walk.max_pages)
         self.tokenizer = Tokenizer(chinese=settings.retrieval.chinese_tokens)
         self.embed_stage = EmbedStage(embedder=self.embedder, retry=self.settings.retry)
         self._untracked_chunks = False
@@ -187,14 +188,14 @@ class Ingestor:
             try:
                 entries = list(walk_files(roots, self.settings.walk))
                 report.files_seen = len(entries)
-                records = manifest.records_under(str(root) for root in roots)
-                failures = manifest.failures_under(str(root) for root in roots)
+                records = manifest.records_under(path_text(root) for root in roots)
+                failures = manifest.failures_under(path_text(root) for root in roots)
                 todo, stats = self._changed(entries, records, failures, manifest, report)
                 self._ingest(todo, records, manifest, report, progress)
                 self._remember_failures(stats, failures, manifest, report)
                 if prune and not report.interrupted:
                     self._prune(entries, records, manifest, report)
-                    seen = {str(entry) if isinstance(entry, Path) else entry.path for entry in entries}
+                    seen = {_key(entry) for entry in entries}
                     manifest.remove_failures(path for path in failures if path not in seen)
             finally:
                 manifest.close()
@@ -248,7 +249,7 @@ class Ingestor:
         for entry in entries:
             if isinstance(entry, FileError):
                 todo.append(entry)
-            elif self._unchanged(entry, records.get(str(entry)), touched):
+            elif self._unchanged(entry, records.get(path_text(entry)), touched):
                 report.files_unchanged += 1
             else:
                 try:
@@ -256,8 +257,8 @@ class Ingestor:
                 except OSError:
                     todo.append(entry)
                     continue
-                stats[str(entry)] = (stat.st_size, stat.st_mtime_ns)
-                failure = failures.get(str(entry))
+                stats[path_text(entry)] = (stat.st_size, stat.st_mtime_ns)
+                failure = failures.get(path_text(entry))
                 if failure is not None and (failure.size, failure.mtime_ns, failure.settings) == (
                     stat.st_size, stat.st_mtime_ns, self.settings_fingerprint
                 ):
@@ -303,7 +304,7 @@ class Ingestor:
         self, entries: list[Path | FileError], records: dict[str, FileRecord], manifest: Manifest, report: RunReport
     ) -> None:
         """Delete what came from files no longer under the roots of this run, and nothing else."""
-        seen = {str(entry) if isinstance(entry, Path) else entry.path for entry in entries}
+        seen = {_key(entry) for entry in entries}
         gone = [record for path, record in records.items() if path not in seen]
         if not gone:
             return
@@ -344,13 +345,21 @@ def run_engine(
     return RayEngine(ingestor, address=ray_address).run(paths, prune=prune, wait=wait, progress=progress)
 
 
+def _key(entry: Path | FileError) -> str:
+    """The recorded path of a walked entry (see pipeline/paths.py)."""
+    return path_text(entry) if isinstance(entry, Path) else entry.path
+
+
 def _write_errors(path: Path, errors: list[FileError]) -> str:
-    """One JSON object per file that was not ingested (the file is rewritten every run)."""
+    """One JSON object per file that was not ingested (the file is rewritten every run); a name
+    that is not UTF-8 also gets ``shown``, how a person reads it (Chinese where it is GBK)."""
     partial = path.with_suffix(".tmp")
     with partial.open("w", encoding="utf-8") as handle:
         for error in errors:
-            handle.write(json.dumps({"path": error.path, "category": error.category, "message": error.message},
-                                    ensure_ascii=False) + "\n")
+            line: dict[str, str] = {"path": error.path, "category": error.category, "message": error.message}
+            if (shown := readable_path(error.path)) != error.path:
+                line["shown"] = shown
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
     partial.replace(path)
     return str(path)
 
@@ -407,7 +416,7 @@ class _Run:
         self.report.pages_without_text += prepared.pages_without_text
         self.report.pages_ocr += prepared.pages_ocr
         self.report.ocr_seconds += prepared.ocr_seconds
-        previous = self.records.get(str(prepared.path))
+        previous = self.records.get(path_text(prepared.path))
         stored = self.ingestor._stored_ids(previous, prepared.chunks[0].doc_id)
         new = [chunk for chunk in prepared.chunks if chunk.id not in stored]
         current = {chunk.id for chunk in prepared.chunks}
@@ -475,7 +484,7 @@ class _Run:
         while self.files and self.files[0].missing == 0:
             work = self.files.popleft()
             if work.error is not None:
-                self.report.add_error(str(work.prepared.path), ErrorCategory.EMBEDDING_FAILED.value, work.error)
+                self.report.add_error(path_text(work.prepared.path), ErrorCategory.EMBEDDING_FAILED.value, work.error)
             else:
                 self.writer.add(work)
             self.bar.update(1)

@@ -21,6 +21,7 @@ from connectors import Document, Section
 from pipeline.config import ChunkingSettings, CleaningSettings
 from pipeline.errors import ConfigError
 from pipeline.language import CJK_RANGES
+from pipeline.paths import path_text
 from pipeline.records import Chunk, document_id
 
 # Most to least preferred. Full-width marks are listed too, although NFKC turns
@@ -85,9 +86,19 @@ def remove_repeated_lines(pages: list[str], min_share: float) -> list[str]:
     return cleaned
 
 
+# A parser may hand back a lone UTF-16 surrogate (a PDF string that ends mid-pair): SQLite,
+# Chroma and JSON refuse it, and one such character would fail a whole batch of files.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so it can be stored anywhere."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def clean_sections(document: Document, settings: CleaningSettings) -> list[Section]:
     """The document's sections with cleaned text; sections left empty are dropped."""
-    texts = [section.text for section in document.sections]
+    texts = [valid_unicode(section.text) for section in document.sections]
     if settings.fix_mojibake:
         # UTF-8 read as cp1252 and saved again ("â€™" for "’") is common in real files.
         texts = [ftfy.fix_encoding(text) for text in texts]
@@ -100,7 +111,8 @@ def clean_sections(document: Document, settings: CleaningSettings) -> list[Secti
         if document.file_type == "pdf":
             text = unwrap_pdf_lines(text)
         if text:
-            cleaned.append(Section(text=text, page=section.page, headings=section.headings, ocr=section.ocr))
+            headings = tuple(valid_unicode(heading) for heading in section.headings)
+            cleaned.append(Section(text=text, page=section.page, headings=headings, ocr=section.ocr))
     return cleaned
 
 
@@ -234,7 +246,7 @@ class Chunker:
 
     def chunk(self, document: Document, sections: list[Section]) -> list[Chunk]:
         """Chunks in reading order; a text repeated within the document is kept once."""
-        source = str(document.path)
+        source = path_text(document.path)
         doc_id = document_id(source)
         chunks: list[Chunk] = []
         seen: set[str] = set()
@@ -256,7 +268,7 @@ class Chunker:
                         tokens=self.count_tokens(piece),
                         page=page,
                         headings=block.headings,
-                        title=document.title,
+                        title=valid_unicode(document.title),
                         ocr=ocr,
                     )
                 )

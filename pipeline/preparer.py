@@ -16,6 +16,7 @@ import resource
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from connectors import ConnectorError, Document, ErrorCategory, ReadOptions, ocr
 from connectors.pdf import merge_pdf_parts, pdf_page_count, read_pdf
 from pipeline.config import ChunkingSettings, CleaningSettings
 from pipeline.prepare import Chunker, clean_sections
+from pipeline.paths import path_text
 from pipeline.records import Chunk, FileError
 from pipeline.retrieval.tokens import Tokenizer
 from pipeline.taskclock import ParseTimeout, TaskClocks, WorkerClock
@@ -96,7 +98,7 @@ class FilePreparer:
         try:
             return read_pdf(path, self.read_options, pages)
         except ConnectorError as error:
-            return FileError(str(path), error.category.value, error.message)
+            return FileError(path_text(path), error.category.value, error.message)
         except Exception as error:  # noqa: BLE001 - parsers raise anything on hostile input
             return _parser_failure(path, error)
 
@@ -111,18 +113,18 @@ class FilePreparer:
         try:
             identity = FileIdentity.of(path)
         except OSError as error:
-            return PreparedFile(path, error=FileError(str(path), ErrorCategory.CORRUPT.value, f"cannot read file: {error}"))
+            return PreparedFile(path, error=FileError(path_text(path), ErrorCategory.CORRUPT.value, f"cannot read file: {error}"))
         try:
             document = read()
             sections = clean_sections(document, self.cleaning)
             chunks = (chunker or self.chunker()).chunk(document, sections)
         except ConnectorError as error:
-            return PreparedFile(path, error=FileError(str(path), error.category.value, error.message))
+            return PreparedFile(path, error=FileError(path_text(path), error.category.value, error.message))
         except Exception as error:  # noqa: BLE001 - parsers raise anything on hostile input
             return PreparedFile(path, error=_parser_failure(path, error))
         if not chunks:
             message = "no chunk with content after cleaning (only whitespace, symbols or repeated lines)"
-            return PreparedFile(path, error=FileError(str(path), ErrorCategory.EMPTY.value, message))
+            return PreparedFile(path, error=FileError(path_text(path), ErrorCategory.EMPTY.value, message))
         terms = [self.tokenizer.term_counts(chunk.text) for chunk in chunks] if self.tokenizer else []
         return PreparedFile(
             path, chunks=chunks, terms=terms, pages_without_text=document.pages_without_text,
@@ -132,9 +134,9 @@ class FilePreparer:
 
 def _parser_failure(path: Path, error: Exception) -> FileError:
     if isinstance(error, MemoryError):
-        return FileError(str(path), ErrorCategory.TOO_LARGE.value, "needs more memory than walk.parse_memory_mb allows")
+        return FileError(path_text(path), ErrorCategory.TOO_LARGE.value, "needs more memory than walk.parse_memory_mb allows")
     log.debug("unexpected error reading %s", path, exc_info=True)
-    return FileError(str(path), ErrorCategory.CORRUPT.value, f"parser failed: {type(error).__name__}: {error}")
+    return FileError(path_text(path), ErrorCategory.CORRUPT.value, f"parser failed: {type(error).__name__}: {error}")
 
 
 # The worker process's preparer and chunker, built once by the pool's initializer, and the
@@ -178,22 +180,28 @@ def _init_worker(preparer: FilePreparer, parent: int, memory_mb: float | None, c
         preparer.tokenizer.warm_up()  # jieba's dictionary takes a second or two: not a file's time
 
 
-def _start_task(slot: int) -> None:
-    """Start this task's clock; OCR tells it about each page (see pipeline/taskclock.py)."""
-    ocr.set_listener(WorkerClock(_clocks, slot))
+@contextmanager
+def _task_clock(slot: int) -> Iterator[None]:
+    """This task's clock, running while it works; OCR tells it about each page (see pipeline/taskclock.py)."""
+    clock = WorkerClock(_clocks, slot)
+    ocr.set_listener(clock)
+    try:
+        yield
+    finally:
+        clock.task_ended()
 
 
 def _prepare_in_worker(entry: Path | FileError, slot: int) -> PreparedFile:
     assert _worker is not None, "worker not initialised"
-    _start_task(slot)
     preparer, chunker = _worker
-    return preparer.prepare(entry, chunker)
+    with _task_clock(slot):
+        return preparer.prepare(entry, chunker)
 
 
 def _read_part_in_worker(path: Path, pages: range, slot: int) -> Document | FileError:
     assert _worker is not None, "worker not initialised"
-    _start_task(slot)
-    return _worker[0].read_part(path, pages)
+    with _task_clock(slot):
+        return _worker[0].read_part(path, pages)
 
 
 def prefetch(
@@ -271,8 +279,8 @@ def prepare_all(
         while pending:
             entry, tasks = pending.popleft()
             try:
-                # The limit is per file, or per part of a PDF shared between workers.
-                parts = [pool.clocks.wait(future, slot, timeout_s, ocr_page_timeout_s) for future, slot in tasks]
+                # One limit for the whole file, however many workers share its pages.
+                parts = pool.clocks.wait_all(tasks, timeout_s, ocr_page_timeout_s)
                 if len(parts) == 1 and isinstance(parts[0], PreparedFile):
                     result = parts[0]
                 else:
@@ -293,7 +301,7 @@ def prepare_all(
 
 def _failed(entry: Path | FileError, category: ErrorCategory, message: str) -> PreparedFile:
     path = Path(entry.path) if isinstance(entry, FileError) else entry
-    return PreparedFile(path, error=FileError(str(path), category.value, message))
+    return PreparedFile(path, error=FileError(path_text(path), category.value, message))
 
 
 class _GuardedPool:
@@ -318,7 +326,11 @@ class _GuardedPool:
 
     def submit(self, entry: Path | FileError) -> list[tuple[Future, int]]:
         """One task for the file, or one per page range for a large PDF, each with its clock slot."""
-        ranges = self._page_ranges(entry)
+        try:
+            ranges = self._page_ranges(entry)
+        except Exception:  # noqa: BLE001 - planning runs in the main process; the reader will say what is wrong
+            log.debug("cannot plan page ranges of %s", entry, exc_info=True)
+            ranges = []
         if not ranges:
             slot = self.clocks.new_slot()
             return [(self.executor.submit(_prepare_in_worker, entry, slot), slot)]
@@ -339,7 +351,8 @@ class _GuardedPool:
         except OSError:
             return []
         count = pdf_page_count(entry, self.preparer.read_options)
-        if count <= per_task:
+        # Too many pages: one task, whose reader refuses it (too_large) under the time limit.
+        if count <= per_task or count > self.preparer.read_options.max_pages:
             return []
         return [range(start, min(start + per_task, count)) for start in range(0, count, per_task)]
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pipeline.manifest import FileRecord, Manifest
+from pipeline.paths import path_text
 from pipeline.preparer import PreparedFile
 from pipeline.records import Chunk, RunReport
 from pipeline.retrieval.lexical import IndexedChunk, LexicalIndex
@@ -120,7 +121,7 @@ class BatchWriter:
         identity = prepared.identity
         assert identity is not None  # set for every file that has chunks
         return FileRecord(
-            path=str(prepared.path), size=identity.size, mtime_ns=identity.mtime_ns,
+            path=path_text(prepared.path), size=identity.size, mtime_ns=identity.mtime_ns,
             content_hash=identity.content_hash, doc_id=prepared.chunks[0].doc_id,
             chunk_ids=tuple(chunk.id for chunk in prepared.chunks), settings=self.settings_fingerprint,
             state="writing",

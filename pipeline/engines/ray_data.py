@@ -45,6 +45,7 @@ from pipeline.embedders import load_embedder
 from pipeline.errors import ConfigError, EmbeddingError, IngestError
 from pipeline.lock import StoreLock
 from pipeline.manifest import FileRecord, Manifest
+from pipeline.paths import path_text
 from pipeline.preparer import FilePreparer
 from pipeline.records import FileError, RunReport, document_id
 from pipeline.retrieval.lexical import IndexedChunk
@@ -71,8 +72,11 @@ def prepare_files(batch: dict[str, np.ndarray], *, preparer: FilePreparer) -> di
         for key in rows:
             rows[key].append(values.get(key, ""))
 
-    for path in batch["path"]:
-        prepared = preparer.prepare(Path(str(path)))
+    for raw in batch["path"]:
+        # Paths travel as bytes: a name that is not UTF-8 has no Arrow string.
+        file = Path(os.fsdecode(bytes(raw)))
+        path = path_text(file)
+        prepared = preparer.prepare(file)
         info: dict[str, Any] = {
             "pages_without_text": prepared.pages_without_text, "pages_ocr": prepared.pages_ocr,
             "ocr_seconds": prepared.ocr_seconds,
@@ -89,9 +93,9 @@ def prepare_files(batch: dict[str, np.ndarray], *, preparer: FilePreparer) -> di
             )
             terms = prepared.terms or [{} for _ in prepared.chunks]
             for chunk, counts in zip(prepared.chunks, terms):
-                add(kind=_CHUNK, path=str(path), doc_id=chunk.doc_id, chunk_id=chunk.id, text=chunk.text,
+                add(kind=_CHUNK, path=path, doc_id=chunk.doc_id, chunk_id=chunk.id, text=chunk.text,
                     meta=json.dumps(chunk.metadata(), ensure_ascii=False), terms=json.dumps(counts, ensure_ascii=False))
-        add(kind=_FILE, path=str(path), doc_id=document_id(str(path)), info=json.dumps(info))
+        add(kind=_FILE, path=path, doc_id=document_id(path), info=json.dumps(info))
     return rows
 
 
@@ -231,7 +235,7 @@ class RayEngine:
             try:
                 entries = list(walk_files(roots, self.settings.walk))
                 report.files_seen = len(entries)
-                records = manifest.records_under(str(root) for root in roots)
+                records = manifest.records_under(path_text(root) for root in roots)
                 todo: list[Path] = []
                 # Failures are not remembered on this engine ({}): a failed file is read again.
                 changed, _ = ingestor._changed(entries, records, {}, manifest, report)
@@ -254,10 +258,10 @@ class RayEngine:
         return report
 
     def _wave(self, paths: list[Path], manifest: Manifest, report: RunReport) -> None:
-        previous = {str(path): manifest.get(str(path)) for path in paths}
+        previous = {path_text(path): manifest.get(path_text(path)) for path in paths}
         for path in paths:
             # Rows first: after a crash every chunk in the store belongs to a row not done.
-            record = previous[str(path)]
+            record = previous[path_text(path)]
             manifest.put(replace(record, state="writing") if record else _placeholder(path))
         sink = ChromaSink(self._target())
         try:
@@ -266,7 +270,7 @@ class RayEngine:
             raise _worker_error(error) from error
         outcomes = _gather(sink.results)
         for path in paths:
-            self._commit(str(path), outcomes.get(str(path)), previous[str(path)], manifest, report)
+            self._commit(path_text(path), outcomes.get(path_text(path)), previous[path_text(path)], manifest, report)
 
     def _target(self) -> _StoreTarget:
         ingestor = self.ingestor
@@ -278,7 +282,7 @@ class RayEngine:
     def _dataset(self, paths: list[Path]) -> Any:
         per_task = self.ray.files_per_task
         dataset = ray.data.from_items(
-            [{"path": str(path)} for path in paths], override_num_blocks=max(1, -(-len(paths) // per_task))
+            [{"path": os.fsencode(path)} for path in paths], override_num_blocks=max(1, -(-len(paths) // per_task))
         )
         # A fresh parse worker every so many tasks: parsers and OCR hold on to memory. Setting
         # it also keeps these tasks' remote args unlike the actors': Ray fuses a task stage into
@@ -340,7 +344,7 @@ class RayEngine:
 
 def _placeholder(path: Path) -> FileRecord:
     """The row of a file not stored before, while the job writes it (never matches on disk)."""
-    return FileRecord(str(path), -1, -1, "", document_id(str(path)), (), "", state="writing")
+    return FileRecord(path_text(path), -1, -1, "", document_id(path_text(path)), (), "", state="writing")
 
 
 def _gather(results: list[dict[str, Any]]) -> dict[str, _Outcome]:
