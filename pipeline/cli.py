@@ -17,7 +17,7 @@ from pipeline.engines import ENGINES
 from pipeline.errors import IngestError
 from pipeline.ingest import Ingestor
 from pipeline.paths import readable_path
-from pipeline.query import Retriever
+from pipeline.query import Hit, Retriever
 from pipeline.records import RunReport
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_USAGE = 0, 1, 2
@@ -169,15 +169,29 @@ def query_main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if hits and hits[0].note:
         print(f"note: {hits[0].note}")
+    best = hits[0].score if hits else 0.0
     for rank, hit in enumerate(hits, 1):
         where_found = readable_path(hit.source) + (f", page {hit.page}" if hit.page else "")
         if hit.heading_path:
             where_found += f", {hit.heading_path}"
         snippet = " ".join(hit.text.split())
-        print(f"{rank:2d}. {hit.score:.3f}  {where_found}\n    {snippet[:300]}{'...' if len(snippet) > 300 else ''}")
+        print(f"{rank:2d}. {_shown_score(hit, best)}  {where_found}\n    {snippet[:300]}{'...' if len(snippet) > 300 else ''}")
     if not hits:
         print("no matching chunks")
     return EXIT_OK
+
+
+def _shown_score(hit: Hit, best: float) -> str:
+    """A score that tells hits apart. A fused (RRF) score is about 1/60 for every hit, so a hybrid
+    hit shows its score relative to the best hit, then the sides' own scores; --json has them all."""
+    if hit.mode != "hybrid":
+        return f"{hit.score:.3f}"
+    parts = [f"{hit.score / best if best else 0.0:.3f}"]
+    if hit.dense_score is not None:
+        parts.append(f"dense {hit.dense_score:.3f}")
+    if hit.lexical_score is not None:
+        parts.append(f"bm25 {hit.lexical_score:.2f}")
+    return parts[0] + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
 
 
 def eval_parser() -> argparse.ArgumentParser:

@@ -81,8 +81,9 @@ class Retriever:
 
     @property
     def store(self) -> ChromaStore:
+        """The collection, opened without the model: its dimension and fingerprint come from the
+        model's files, so a query answered by BM25 alone never loads the weights."""
         if self._store is None:
-            self.stage.warm_up()
             store = open_store(
                 self.settings.store,
                 collection=self.collection,
@@ -171,6 +172,7 @@ class Retriever:
         wanted = [i for i, plan in enumerate(plans) if plan.uses_dense]
         if not wanted:
             return rankings
+        self.stage.warm_up()  # only now: a query that needs no vector loads no model
         vectors = self.stage.run([texts[i] for i in wanted], is_query=True)
         for i, hits in zip(wanted, self.store.search_many(vectors, depth, where, with_text=with_text)):
             rankings[i] = {hit["id"]: hit["score"] for hit in hits}
@@ -194,6 +196,11 @@ class Retriever:
             allowed = self.store.fetch(candidates, where, with_text=False) if candidates else {}
             rankings = [dict([(d, s) for d, s in ranking.items() if d in allowed][:depth]) for ranking in rankings]
         return rankings
+
+    @property
+    def model_loaded(self) -> bool:
+        """Whether this retriever has loaded model weights (a lexical-only query never does)."""
+        return getattr(self.embedder, "_model", None) is not None
 
     def chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every chunk of the collection as (id, text, metadata)."""

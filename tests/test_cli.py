@@ -93,3 +93,17 @@ def test_no_ocr_leaves_a_scan_as_no_text(tmp_path, corpus, capsys) -> None:
     report = json.loads(capsys.readouterr().out)
     assert report["errors"][0]["category"] == "no_text" and "OCR is off" in report["errors"][0]["message"]
     assert report["pages_ocr"] == 0 and report["ocr_seconds"] == 0
+
+
+def test_hybrid_hits_print_scores_that_tell_them_apart(tmp_path, corpus, capsys) -> None:
+    folder = corpus("pdflatex-outline.pdf", "category-level.docx")
+    config = str(_config(tmp_path))
+    assert ingest_main([str(folder), "--config", config]) == 0
+    capsys.readouterr()
+    assert query_main(["blind text information", "-k", "3", "--config", config, "--mode", "hybrid"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line[:3].strip().rstrip(".").isdigit()]
+    scores = [float(line.split()[1]) for line in lines]
+    # The best hit is 1.000 and the others below it; RRF's own scores (about 0.016) would all look alike.
+    assert scores[0] == 1.0 and all(0 < score < 1 for score in scores[1:])
+    # Each side's own score is shown where that side found the hit.
+    assert any("dense " in line for line in lines) and any("bm25 " in line for line in lines)

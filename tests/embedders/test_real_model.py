@@ -3,7 +3,7 @@
 
 import pytest
 
-from pipeline import Ingestor, ingest, query
+from pipeline import Ingestor, Retriever, ingest, query
 from pipeline.config import settings_from_dict
 from pipeline.embedders import load_embedder
 
@@ -36,6 +36,19 @@ def test_real_model_ingests_and_finds_the_right_page(real_settings, corpus) -> N
     assert hits[0].source.endswith("category-level.docx")
     # The default mode is hybrid, whose score is a fusion rank score; the model's own is dense_score.
     assert hits[0].dense_score is not None and hits[0].dense_score > 0.5
+
+
+def test_a_query_answered_by_bm25_alone_loads_no_model(real_settings, corpus) -> None:
+    folder = corpus("procurement-zh.docx", "category-level.docx")
+    ingest(folder, config=real_settings)
+    # The default model is English-only: a Chinese question is ranked by BM25 alone.
+    retriever = Retriever(settings=real_settings)
+    hits = retriever.search("项目的预算金额是多少？", k=3)
+    assert hits and hits[0].source.endswith("procurement-zh.docx") and hits[0].dense_score is None
+    assert not retriever.model_loaded
+    assert retriever.search("Ishmael", k=1, mode="lexical") and not retriever.model_loaded
+    retriever.search("Ishmael went to sea", k=1, mode="dense")
+    assert retriever.model_loaded
 
 
 def test_no_chunk_is_longer_than_the_model_takes(real_settings, corpus) -> None:
