@@ -1,6 +1,7 @@
 """`--engine ray` on a local cluster gives the store the local line gives: the same ids,
 metadata, vectors, lexical index, manifest and report; and a second run changes nothing."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,8 @@ def _same(local, distributed) -> None:  # noqa: ANN001
 def test_ray_gives_the_local_store_and_a_second_run_changes_nothing(ray_cluster, chroma_server, corpus, tmp_path) -> None:
     folder = corpus(*DOCS)
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a PDF")  # fails in a worker
+    # A name that is not UTF-8 (GBK) has no Arrow string: it must travel to the workers and back.
+    (folder / os.fsdecode("文件".encode("gbk") + b".txt")).write_text("Pumps run at night.\n", encoding="utf-8")
     local = fake_settings(tmp_path / "local")
     distributed = served(tmp_path / "state", chroma_server, "ray")
 
@@ -52,7 +55,7 @@ def test_ray_gives_the_local_store_and_a_second_run_changes_nothing(ray_cluster,
     _same(local, distributed)
 
     again = ingest(folder, config=distributed, engine="ray")
-    assert (again.files_unchanged, again.files_ingested, again.chunks_added, again.chunks_deleted) == (4, 0, 0, 0)
+    assert (again.files_unchanged, again.files_ingested, again.chunks_added, again.chunks_deleted) == (5, 0, 0, 0)
     _same(local, distributed)
 
     # A change, a deletion and a new file: replaced, pruned and added as the local line does.
