@@ -1,5 +1,5 @@
 """Every file of the shared real-world corpus (../shared/data/docs): no crash, every file either
-ingested or reported with its category, no file parsing for more than 30 s, and encrypted files
+ingested or reported with its category, no file parsing for more than 60 s, and encrypted files
 with known passwords opened. Marked `corpus` (a few minutes): run with `pytest -m corpus`."""
 
 import json
@@ -46,7 +46,9 @@ def test_every_real_file_is_ingested_or_reported_with_a_category(tmp_path) -> No
     settings = fake_settings(
         tmp_path / "store",
         connectors={"pdf_passwords": PASSWORDS},
-        walk={"file_timeout_s": 30.0},
+        # The limit is the whole file's, summed over the parts workers share: the 619-page PDF
+        # spends about 28 s in pypdf in all, so 30 s would stop it on a busy machine.
+        walk={"file_timeout_s": 60.0},
         models={"fake": {"kind": "hashing", "dimension": 64, "max_seq_length": 256}},
     )
     report = ingest(DOCS, config=settings)
@@ -56,7 +58,7 @@ def test_every_real_file_is_ingested_or_reported_with_a_category(tmp_path) -> No
     errors = [json.loads(line) for line in Path(report.errors_file).read_text().splitlines()]
     assert report.files_ingested + len(errors) == report.files_seen
     assert {error["category"] for error in errors} <= CATEGORIES
-    # No file took more than 30 s to parse: none was stopped by the time limit.
+    # No file took more than 60 s to parse: none was stopped by the time limit.
     assert not [error for error in errors if error["category"] == "timeout"]
     failed = {Path(error["path"]).relative_to(DOCS).as_posix() for error in errors}
     assert not failed & set(OPENED_WITH_PASSWORD)
