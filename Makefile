@@ -45,10 +45,11 @@ bench: install
 IR ?= ../shared/data/ir
 EVAL_MODE ?= beir
 eval: install
-	for name in cranfield cisi cmrc2018_retrieval; do \
+	for name in cranfield cisi cmrc2018_retrieval qbqtc; do \
 		$(BIN)/ingest-eval --dataset $(IR)/$$name --models all --mode $(EVAL_MODE) --out eval-report/$$name-$(EVAL_MODE) || exit 1; \
 	done
-	$(BIN)/python bench/fusion_weights.py eval-report/cranfield-$(EVAL_MODE) eval-report/cisi-$(EVAL_MODE) eval-report/cmrc2018_retrieval-$(EVAL_MODE)
+	$(BIN)/python bench/fusion_weights.py eval-report/cranfield-$(EVAL_MODE) eval-report/cisi-$(EVAL_MODE) \
+		eval-report/cmrc2018_retrieval-$(EVAL_MODE) eval-report/qbqtc-$(EVAL_MODE)
 
 clean:
 	rm -rf $(VENV) .store .demo-store .eval-cache eval-report .models

@@ -6,28 +6,26 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
 from connectors.base import ConnectorError, Document, ErrorCategory, Section
-from connectors.doc import read_doc
-from connectors.docx import read_docx
-from connectors.html import read_html
 from connectors.options import ReadOptions
-from connectors.pdf import read_pdf
-from connectors.text import read_markdown, read_text
 
 Reader = Callable[[Path, ReadOptions], Document]
 
-CONNECTORS: dict[str, Reader] = {
-    ".pdf": read_pdf,
-    ".doc": read_doc,
-    ".docx": read_docx,
-    ".html": read_html,
-    ".htm": read_html,
-    ".txt": read_text,
-    ".md": read_markdown,
-    ".markdown": read_markdown,
+# Suffix -> "module:function". A reader's module (and its parser: pypdf, python-docx, bs4) is
+# imported on the first file of its kind, so a process that reads no files (a query) pays for none.
+CONNECTORS: dict[str, str] = {
+    ".pdf": "connectors.pdf:read_pdf",
+    ".doc": "connectors.doc:read_doc",
+    ".docx": "connectors.docx:read_docx",
+    ".html": "connectors.html:read_html",
+    ".htm": "connectors.html:read_html",
+    ".txt": "connectors.text:read_text",
+    ".md": "connectors.text:read_markdown",
+    ".markdown": "connectors.text:read_markdown",
 }
 
 # Formats users often drop in the same folders, with what to do about them.
@@ -49,10 +47,19 @@ def supported_suffixes() -> list[str]:
     return sorted(CONNECTORS)
 
 
+def reader_for(suffix: str) -> Reader | None:
+    """The reader of files with this (lower-case) suffix, or None when none is registered."""
+    name = CONNECTORS.get(suffix)
+    if name is None:
+        return None
+    module, function = name.split(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def read_document(path: Path, options: ReadOptions | None = None) -> Document:
     """Read one file with the connector for its suffix."""
     suffix = path.suffix.lower()
-    reader = CONNECTORS.get(suffix)
+    reader = reader_for(suffix)
     if reader is None:
         hint = _UNSUPPORTED_HINTS.get(suffix, f"no connector for '{suffix or '(no suffix)'}' files")
         supported = ", ".join(supported_suffixes())

@@ -14,8 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import ftfy
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING
 
 from connectors import Document, Section
 from pipeline.config import ChunkingSettings, CleaningSettings
@@ -23,6 +22,9 @@ from pipeline.errors import ConfigError
 from pipeline.language import CJK_RANGES
 from pipeline.paths import path_text
 from pipeline.records import Chunk, document_id
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 # Most to least preferred. Full-width marks are listed too, although NFKC turns
 # ！？；，into ASCII, so text cleaned elsewhere still splits well.
@@ -101,6 +103,8 @@ def clean_sections(document: Document, settings: CleaningSettings) -> list[Secti
     texts = [valid_unicode(section.text) for section in document.sections]
     if settings.fix_mojibake:
         # UTF-8 read as cp1252 and saved again ("â€™" for "’") is common in real files.
+        import ftfy  # here, not at the top: a process that only queries never cleans text
+
         texts = [ftfy.fix_encoding(text) for text in texts]
     texts = [unicodedata.normalize("NFKC", text) for text in texts]
     if document.file_type == "pdf" and settings.remove_repeated_lines:
@@ -190,6 +194,8 @@ class Chunker:
             self._splitters.append(self._splitter(int(size * shrink), int(settings.overlap_tokens * shrink)))
 
     def _splitter(self, size: int, overlap: int) -> RecursiveCharacterTextSplitter:
+        from langchain_text_splitters import RecursiveCharacterTextSplitter  # LangChain costs 0.3 s to import
+
         return RecursiveCharacterTextSplitter(
             chunk_size=size,
             chunk_overlap=overlap,

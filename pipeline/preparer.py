@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from connectors import ConnectorError, Document, ErrorCategory, ReadOptions, ocr, read_document
-from connectors.pdf import merge_pdf_parts, pdf_page_count, read_pdf
 from pipeline.config import ChunkingSettings, CleaningSettings
 from pipeline.prepare import Chunker, clean_sections
 from pipeline.paths import path_text
@@ -95,6 +94,8 @@ class FilePreparer:
 
     def read_part(self, path: Path, pages: range) -> Document | FileError:
         """Some pages of a large PDF, read apart so several workers share one file."""
+        from connectors.pdf import read_pdf  # pypdf is imported with the first PDF, not with the pipeline
+
         try:
             return read_pdf(path, self.read_options, pages)
         except ConnectorError as error:
@@ -107,6 +108,8 @@ class FilePreparer:
         for part in parts:
             if isinstance(part, FileError):
                 return PreparedFile(path, error=part)
+        from connectors.pdf import merge_pdf_parts
+
         return self._prepare(path, lambda: merge_pdf_parts(path, parts), chunker)  # type: ignore[arg-type]
 
     def _prepare(self, path: Path, read: Callable[[], Document], chunker: Chunker | None) -> PreparedFile:
@@ -350,6 +353,8 @@ class _GuardedPool:
                 return []
         except OSError:
             return []
+        from connectors.pdf import pdf_page_count
+
         count = pdf_page_count(entry, self.preparer.read_options)
         # Too many pages: one task, whose reader refuses it (too_large) under the time limit.
         if count <= per_task or count > self.preparer.read_options.max_pages:
