@@ -39,7 +39,7 @@ _UNSUPPORTED_HINTS = {
 
 __all__ = [
     "CONNECTORS", "ConnectorError", "Document", "ErrorCategory", "ReadOptions", "Section",
-    "read_document", "supported_suffixes",
+    "import_readers", "read_document", "reader_for", "supported_suffixes",
 ]
 
 
@@ -54,6 +54,12 @@ def reader_for(suffix: str) -> Reader | None:
         return None
     module, function = name.split(":")
     return getattr(importlib.import_module(module), function)
+
+
+def import_readers() -> None:
+    """Import every reader now (a parse worker does, so no file's time limit pays for it)."""
+    for suffix in CONNECTORS:
+        reader_for(suffix)
 
 
 def read_document(path: Path, options: ReadOptions | None = None) -> Document:

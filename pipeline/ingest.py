@@ -36,6 +36,7 @@ from connectors import ErrorCategory, ReadOptions
 from pipeline.config import Settings, load_settings
 from pipeline.embed import EmbedStage
 from pipeline.embedders import Embedder, load_embedder
+from pipeline.embedders.base import weights_loaded
 from pipeline.engines import ENGINES
 from pipeline.errors import ConfigError, EmbeddingError
 from pipeline.lock import StoreLock
@@ -153,7 +154,7 @@ class Ingestor:
     @property
     def model_loaded(self) -> bool:
         """Whether this ingestor has loaded model weights (an embedder without weights never does)."""
-        return getattr(self.embedder, "_model", None) is not None
+        return weights_loaded(self.embedder)
 
     def run(
         self,

@@ -14,6 +14,9 @@ from collections.abc import Iterable
 CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
+# Every code detect_language returns.
+LANGUAGES = ("en", "zh", "ja", "ko")
+
 _HAN = re.compile(f"[{HAN_RANGES}]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from connectors import Document, Section
 from pipeline.config import ChunkingSettings, CleaningSettings
 from pipeline.errors import ConfigError
-from pipeline.language import CJK_RANGES
+from pipeline.language import CJK_RANGES, detect_language
 from pipeline.paths import path_text
 from pipeline.records import Chunk, document_id
 
@@ -276,9 +276,16 @@ class Chunker:
                         headings=block.headings,
                         title=valid_unicode(document.title),
                         ocr=ocr,
+                        language=detect_language(piece),
                     )
                 )
         return chunks
+
+
+def import_text_libraries() -> None:
+    """Import ftfy and LangChain's splitter now; they are imported on first use otherwise."""
+    import ftfy  # noqa: F401
+    import langchain_text_splitters  # noqa: F401
 
 
 def cleaned_text(sections: list[Section]) -> str:

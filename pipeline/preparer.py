@@ -24,9 +24,9 @@ from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from connectors import ConnectorError, Document, ErrorCategory, ReadOptions, ocr, read_document
+from connectors import ConnectorError, Document, ErrorCategory, ReadOptions, import_readers, ocr, read_document
 from pipeline.config import ChunkingSettings, CleaningSettings
-from pipeline.prepare import Chunker, clean_sections
+from pipeline.prepare import Chunker, clean_sections, import_text_libraries
 from pipeline.paths import path_text
 from pipeline.records import Chunk, FileError
 from pipeline.retrieval.tokens import Tokenizer
@@ -267,6 +267,10 @@ def prepare_all(
     ``pdf_pages_per_task`` pages is read by several workers, a range of pages each, and
     cleaned and chunked here once its parts are in.
     """
+    # Imported here, before the workers fork, so that they inherit the parsers (a second or more
+    # of imports) instead of each importing them while the first file's clock runs.
+    import_readers()
+    import_text_libraries()
     if workers == 0:
         chunker = preparer.chunker()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as executor:

@@ -17,10 +17,13 @@ from typing import Any
 from pipeline.config import SEARCH_MODES, Settings, load_settings
 from pipeline.embed import EmbedStage
 from pipeline.embedders import load_embedder
+from pipeline.embedders.base import weights_loaded
+from pipeline.embedders.by_language import ByLanguageEmbedder
 from pipeline.errors import ConfigError
 from pipeline.retrieval.fusion import fuse, trec_order
 from pipeline.retrieval.hybrid import FusionPlan, plan_query
 from pipeline.retrieval.lexical import LexicalIndex, lexical_index_path
+from pipeline.language import detect_language
 from pipeline.retrieval.tokens import Tokenizer
 from pipeline.store import ChromaStore, collection_name
 from pipeline.stores import open_store
@@ -133,7 +136,7 @@ class Retriever:
                 raise ConfigError(f"the query {text!r} has no words: it is empty or only punctuation")
         if not texts:
             return []
-        plans = [plan_query(text, _check_mode(mode or self.mode), self.model_name, self.spec) for text in texts]
+        plans = [self._plan(text, _check_mode(mode or self.mode)) for text in texts]
         store = self.store
         if any(plan.uses_lexical for plan in plans) and self.lexical is None:
             plans = [_without_lexical(plan, self.collection) for plan in plans]
@@ -174,10 +177,30 @@ class Retriever:
             return rankings
         self.stage.warm_up()  # only now: a query that needs no vector loads no model
         vectors = self.stage.run([texts[i] for i in wanted], is_query=True)
-        for i, hits in zip(wanted, self.store.search_many(vectors, depth, where, with_text=with_text)):
-            rankings[i] = {hit["id"]: hit["score"] for hit in hits}
-            found.update((hit["id"], (hit["text"], hit["metadata"])) for hit in hits)
+        # A by-language model's queries are searched among the chunks of their own member only.
+        groups: dict[str, list[int]] = {}
+        for position, i in enumerate(wanted):
+            groups.setdefault(self._member_of(texts[i]), []).append(position)
+        for member, positions in groups.items():
+            searched = self.store.search_many(vectors[positions], depth, self._within(member, where), with_text=with_text)
+            for position, hits in zip(positions, searched):
+                rankings[wanted[position]] = {hit["id"]: hit["score"] for hit in hits}
+                found.update((hit["id"], (hit["text"], hit["metadata"])) for hit in hits)
         return rankings
+
+    def _plan(self, text: str, mode: str) -> FusionPlan:
+        """The query's plan, with the weights of the model that embeds its language."""
+        name, spec = self.settings.model_for_language(self.model_name, detect_language(text))
+        return plan_query(text, mode, name, spec)
+
+    def _member_of(self, text: str) -> str:
+        return self.embedder.member_of(text) if isinstance(self.embedder, ByLanguageEmbedder) else ""
+
+    def _within(self, member: str, where: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not member:
+            return where
+        own = self.embedder.chunk_filter(member)  # type: ignore[attr-defined] - a ByLanguageEmbedder
+        return {"$and": [where, own]} if where else own
 
     def _lexical_rankings(
         self, texts: list[str], plans: list[FusionPlan], depth: int, where: dict[str, Any] | None
@@ -200,7 +223,7 @@ class Retriever:
     @property
     def model_loaded(self) -> bool:
         """Whether this retriever has loaded model weights (a lexical-only query never does)."""
-        return getattr(self.embedder, "_model", None) is not None
+        return weights_loaded(self.embedder)
 
     def chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every chunk of the collection as (id, text, metadata)."""

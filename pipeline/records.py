@@ -37,6 +37,9 @@ class Chunk:
     title: str = ""
     # Text recognised by OCR from a page image rather than read from a text layer.
     ocr: bool = False
+    # The language of the chunk's script (pipeline.language): a by-language model embeds each
+    # chunk with the model for it, and a query is compared only with chunks of its own model.
+    language: str = ""
 
     # Cached: the ingest loop and the store each ask for ids and hashes several times.
     # (cached_property writes to the instance __dict__, which a frozen dataclass allows.)
@@ -66,6 +69,8 @@ class Chunk:
             meta["page"] = self.page
         if self.ocr:
             meta["ocr"] = True
+        if self.language:
+            meta["language"] = self.language
         return meta
 
 

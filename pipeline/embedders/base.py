@@ -38,6 +38,12 @@ class Embedder(Protocol):
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray: ...
 
 
+def weights_loaded(embedder: object) -> bool:
+    """Whether an embedder has loaded model weights (an embedder without weights never does)."""
+    loaded = getattr(embedder, "loaded", None)
+    return bool(loaded) if loaded is not None else getattr(embedder, "_model", None) is not None
+
+
 def fingerprint_of(parts: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 

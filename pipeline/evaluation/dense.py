@@ -79,17 +79,29 @@ def _vectors_key(embedder: object) -> str:
     return fingerprint if precision in (None, "fp32") else f"{fingerprint}-{precision}"
 
 
-def exact_search(encoded: EncodedCorpus, depth: int = 100, normalize: bool = True) -> Run:
-    """Top ``depth`` documents per query by cosine similarity over the whole corpus."""
+def exact_search(
+    encoded: EncodedCorpus, depth: int = 100, normalize: bool = True,
+    groups: tuple[list[str], list[str]] | None = None,
+) -> Run:
+    """Top ``depth`` documents per query by cosine similarity over the whole corpus.
+
+    ``groups`` (each document's and each query's group) keeps a query to its group's documents:
+    a by-language model's members embed into different spaces.
+    """
     docs, queries = encoded.doc_vectors.astype(np.float32), encoded.query_vectors.astype(np.float32)
     if normalize:
         docs = docs / np.maximum(np.linalg.norm(docs, axis=1, keepdims=True), 1e-12)
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
     depth = min(depth, len(encoded.doc_ids))
     run: Run = {}
+    doc_groups = query_groups = None
+    if groups is not None:
+        doc_groups, query_groups = np.asarray(groups[0]), np.asarray(groups[1])
     for start in range(0, len(queries), 256):
         scores = queries[start : start + 256] @ docs.T
+        if query_groups is not None:
+            scores[query_groups[start : start + 256, None] != doc_groups[None, :]] = -np.inf
         best = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
         for row, qid in enumerate(encoded.query_ids[start : start + 256]):
-            run[qid] = {encoded.doc_ids[i]: float(scores[row, i]) for i in best[row]}
+            run[qid] = {encoded.doc_ids[i]: float(scores[row, i]) for i in best[row] if np.isfinite(scores[row, i])}
     return run

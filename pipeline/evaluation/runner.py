@@ -22,6 +22,7 @@ from pathlib import Path
 from pipeline.config import Settings
 from pipeline.embed import EmbedStage
 from pipeline.embedders import load_embedder
+from pipeline.embedders.by_language import ByLanguageEmbedder
 from pipeline.errors import ConfigError
 from pipeline.evaluation.datasets import Dataset
 from pipeline.evaluation.dense import EncodedCorpus, encode_dataset, exact_search
@@ -38,6 +39,7 @@ from pipeline.evaluation.metrics import (
 )
 from pipeline.evaluation.render import format_counts, render_corpus
 from pipeline.ingest import Ingestor
+from pipeline.language import detect_language
 from pipeline.query import Retriever
 from pipeline.retrieval.fusion import fuse, rrf
 from pipeline.retrieval.hybrid import covers, plan_query
@@ -158,7 +160,7 @@ class Evaluator:
         if empty:
             result.info["empty_documents"] = empty
         for name in self.models:
-            languages = self.settings.models[name].languages
+            languages = self.settings.model_languages(name)
             if not covers(languages, self.dataset.language):
                 result.warnings.append(
                     f"Model '{name}' is registered for {', '.join(languages)} but this corpus is "
@@ -195,14 +197,22 @@ class Evaluator:
 
     def _dense_beir(self, name: str, result: EvaluationResult) -> SystemRun:
         spec = self.settings.models[name]
-        stage = EmbedStage(embedder=load_embedder(name, spec, self.settings.models), retry=self.settings.retry)
+        embedder = load_embedder(name, spec, self.settings.models)
+        stage = EmbedStage(embedder=embedder, retry=self.settings.retry)
         log.info("beir mode: embedding %d documents with %s", len(self.dataset.corpus), name)
         encoded = encode_dataset(self.dataset, stage, self.cache_dir / "vectors")
         result.vectors[name] = encoded
-        run = exact_search(encoded, DEPTH, normalize=not spec.normalize)
+        groups = None
+        if isinstance(embedder, ByLanguageEmbedder):
+            # As in the query API: a query is compared with the documents of its own member only.
+            groups = (
+                [embedder.member_of(self.dataset.corpus[doc].full_text) for doc in encoded.doc_ids],
+                [embedder.member_of(self.dataset.queries[qid]) for qid in encoded.query_ids],
+            )
+        run = exact_search(encoded, DEPTH, normalize=not spec.normalize, groups=groups)
         return self._score(
             name, "dense", "beir", run, docs_per_s=encoded.docs_per_s, speed_cached=encoded.cached,
-            covers_language=covers(spec.languages, self.dataset.language),
+            covers_language=covers(self.settings.model_languages(name), self.dataset.language),
         )
 
     def _bm25_beir(self) -> SystemRun:
@@ -258,11 +268,10 @@ class Evaluator:
             cached = False
         retriever = Retriever(settings=settings, model=name, collection=collection, mode="dense")
         run = self._search_files(retriever, doc_of)
-        spec = self.settings.models[name]
         return self._score(
             name, "dense", "files", run,
             docs_per_s=ingested["files_ingested"] / ingested["seconds"] if ingested["seconds"] else None,
-            speed_cached=cached, covers_language=covers(spec.languages, self.dataset.language),
+            speed_cached=cached, covers_language=covers(self.settings.model_languages(name), self.dataset.language),
             details={key: ingested[key] for key in ("files_ingested", "files_failed", "chunks", "truncated_chunks")},
         )
 
@@ -297,8 +306,10 @@ class Evaluator:
         plain = rrf([lexical.run, dense.run], [1.0, 1.0], DEPTH)
         tuned = tuned_rrf(lexical.run, dense.run, self.dataset.qrels)
         # What `query(mode="hybrid")` does: the registry's dense weight for each query's language.
-        spec = self.settings.models[name]
-        weights = {qid: plan_query(text, "hybrid", name, spec).dense_weight for qid, text in self.dataset.queries.items()}
+        weights = {
+            qid: plan_query(text, "hybrid", *self.settings.model_for_language(name, detect_language(text))).dense_weight
+            for qid, text in self.dataset.queries.items()
+        }
         product = {
             qid: fuse([lexical.run.get(qid, {}), dense.run.get(qid, {})], [1 - weight, weight], DEPTH,
                       self.settings.retrieval.rrf_k)

@@ -1,4 +1,5 @@
-"""The real default model, offline, end to end. Slow: run with `pytest -m slow`."""
+"""The real default model (minilm for English, e5-small for Chinese), offline, end to end.
+Slow: run with `pytest -m slow`."""
 
 
 import pytest
@@ -19,12 +20,13 @@ def real_settings(tmp_path_factory):  # noqa: ANN001, ANN201
 def test_default_model_loads_offline_from_its_package(real_settings, monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     name, spec = real_settings.model_spec(None)
-    embedder = load_embedder(name, spec)
+    embedder = load_embedder(name, spec, real_settings.models)
     assert embedder.dimension == 384
-    # 256 positions minus [CLS] and [SEP].
+    # minilm's 256 positions minus [CLS] and [SEP]: the smaller limit of the two models.
     assert embedder.max_tokens == 254
-    vectors = embedder.encode(["a budget is approved by the council"])
-    assert vectors.shape == (1, 384)
+    vectors = embedder.encode(["a budget is approved by the council", "预算由理事会批准"])
+    assert vectors.shape == (2, 384)
+    assert all(member._model is not None for member in embedder.members.values())
 
 
 def test_real_model_ingests_and_finds_the_right_page(real_settings, corpus) -> None:
@@ -41,14 +43,17 @@ def test_real_model_ingests_and_finds_the_right_page(real_settings, corpus) -> N
 def test_a_query_answered_by_bm25_alone_loads_no_model(real_settings, corpus) -> None:
     folder = corpus("procurement-zh.docx", "category-level.docx")
     ingest(folder, config=real_settings)
-    # The default model is English-only: a Chinese question is ranked by BM25 alone.
     retriever = Retriever(settings=real_settings)
-    hits = retriever.search("项目的预算金额是多少？", k=3)
+    hits = retriever.search("项目的预算金额是多少？", k=3, mode="lexical")
     assert hits and hits[0].source.endswith("procurement-zh.docx") and hits[0].dense_score is None
-    assert not retriever.model_loaded
     assert retriever.search("Ishmael", k=1, mode="lexical") and not retriever.model_loaded
+    # A Chinese question in the default (hybrid) mode loads e5-small, and only it.
+    hits = retriever.search("项目的预算金额是多少？", k=3)
+    assert hits[0].source.endswith("procurement-zh.docx") and hits[0].dense_score is not None
+    members = retriever.embedder.members
+    assert members["e5-small"]._model is not None and members["minilm"]._model is None
     retriever.search("Ishmael went to sea", k=1, mode="dense")
-    assert retriever.model_loaded
+    assert members["minilm"]._model is not None
 
 
 def test_no_chunk_is_longer_than_the_model_takes(real_settings, corpus) -> None:
@@ -60,17 +65,18 @@ def test_no_chunk_is_longer_than_the_model_takes(real_settings, corpus) -> None:
     limit = ingestor.embedder.max_tokens
     assert len(prepared.chunks) > 20
     assert max(chunk.tokens for chunk in prepared.chunks) <= limit
-    # Measured with the model's own tokenizer, as it will see the text.
-    tokenizer = ingestor.embedder.model.tokenizer
+    # Measured with each model's own tokenizer, as it will see the text.
+    minilm, e5 = ingestor.embedder.members["minilm"], ingestor.embedder.members["e5-small"]
+    tokenizer = minilm.model.tokenizer
     assert all(len(tokenizer(c.text)["input_ids"]) <= 256 for c in prepared.chunks)
+    assert all(e5.count_tokens(c.text) <= e5.window for c in prepared.chunks)
     # Chunks are well filled, not cut into tiny pieces.
     assert sum(c.tokens for c in prepared.chunks) / len(prepared.chunks) > limit / 3
 
 
 def test_facts_read_from_the_folder_equal_the_loaded_models(real_settings) -> None:
     """Dimension, limit, fingerprint and token counts come from config files until the model loads."""
-    name, spec = real_settings.model_spec(None)
-    embedder = load_embedder(name, spec)
+    embedder = load_embedder("minilm", real_settings.models["minilm"])
     text = "A budget line of 1,250 euros, approved by the council. 预算金额"
     light = (embedder.dimension, embedder.max_tokens, embedder.fingerprint, embedder.count_tokens(text))
     assert embedder._model is None

