@@ -10,7 +10,8 @@ its BM25 line, without the dense models.
 A token choice may also be ``tw2sp-jieba`` (OpenCC's Taiwan-to-mainland phrase conversion),
 ``script-split`` (jieba for runs OpenCC leaves unchanged, bigrams for traditional runs) or
 ``simplified-both`` (jieba words and bigrams together), for comparison only. Each choice after
-the first gets a paired randomisation p-value of its MAP@10 against the first.
+the first gets a paired randomisation p-value of its MAP@10 against the first; with
+``--user-dictionary``, each choice is also scored without it and compared.
 """
 
 from __future__ import annotations
@@ -117,6 +118,11 @@ def score(
     return row, {qid: values["map@10"] for qid, values in per_query.items()}
 
 
+def _p_value(a: dict[str, float], b: dict[str, float]) -> float:
+    qids = sorted(b)
+    return round(paired_randomization_p([a.get(q, 0.0) for q in qids], [b[q] for q in qids]), 4)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", nargs="+", type=Path, help="BEIR folders")
@@ -131,9 +137,11 @@ def main() -> None:
             if first is None:
                 first = per_query
             else:
-                qids = sorted(first)
-                row["p_vs_first"] = round(paired_randomization_p([per_query.get(q, 0.0) for q in qids],
-                                                                 [first[q] for q in qids]), 4)
+                row["p_vs_first"] = _p_value(per_query, first)
+            if args.user_dictionary:
+                plain_row, plain = score(folder, choice, None)
+                row["map@10_without_dictionary"] = plain_row["map@10"]
+                row["p_vs_without_dictionary"] = _p_value(per_query, plain)
             print(json.dumps(row, ensure_ascii=False), flush=True)
 
 

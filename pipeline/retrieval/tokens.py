@@ -50,9 +50,13 @@ CHINESE_STOPWORDS = frozenset(
     "一个 我 你 他 她 它 我们 你们 他们 自己 会 能 可以 要 所 着 过 地 得".split()
 )
 
-_RUN = re.compile(rf"[{HAN_RANGES}]+|[{CJK_RANGES}]+|[^\W_{CJK_RANGES}]+")
-_HAN_RUN = re.compile(rf"[{HAN_RANGES}]+")
-_CJK_RUN = re.compile(rf"[{CJK_RANGES}]+")
+# Plus the supplementary ideographs (extensions B-G): OpenCC's t2s turns some traditional
+# characters into them (綝 -> 𬘭), which would otherwise be dropped as one-letter words.
+_HAN = HAN_RANGES + "\U00020000-\U0003134f"
+_CJK = CJK_RANGES + "\U00020000-\U0003134f"
+_RUN = re.compile(rf"[{_HAN}]+|[{_CJK}]+|[^\W_{_CJK}]+")
+_HAN_RUN = re.compile(rf"[{_HAN}]+")
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
 
 
 def _bigrams(run: str) -> list[str]:
@@ -108,7 +112,7 @@ class Tokenizer:
     def fingerprint(self) -> str:
         """Changes whenever the same text could get other terms: index and queries must agree."""
         settings = {"chinese": self.chinese, "stem": self.stem, "stopwords": self.stopwords}
-        parts: dict[str, object] = {"settings": settings, "rules": 2}
+        parts: dict[str, object] = {"settings": settings, "rules": 3}
         if self.simplified:
             parts["opencc"] = OPENCC_CONFIG
         if self._dictionary_text is not None:

@@ -108,3 +108,8 @@ def test_an_unreadable_user_dictionary_is_a_config_error_naming_it(tmp_path):
     latin1.write_bytes("café\n".encode("latin-1"))
     with pytest.raises(ConfigError, match="latin1.dict"):
         Tokenizer(user_dictionary=latin1)
+
+
+def test_a_character_that_opencc_makes_supplementary_is_kept():
+    # t2s turns 綝 into U+2C62D, outside the basic CJK block.
+    assert "\U0002c62d" in Tokenizer().tokenize("王綝")
