@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import ConfigError
+from pipeline.retrieval.tokens import DEFAULT_CHINESE_TOKENS, ChineseTokens, read_user_dictionary
 
 CONFIG_ENV = "INGEST_CONFIG"
 DEFAULT_CONFIG_NAME = "config.yaml"
@@ -218,8 +219,13 @@ class RetrievalSettings(_Settings):
     # BM25 (Lucene's formula): term-frequency saturation and document-length normalisation.
     bm25_k1: float = Field(1.5, ge=0)
     bm25_b: float = Field(0.75, ge=0, le=1)
-    # Chinese BM25 terms: jieba's dictionary words, or single characters plus character pairs.
-    chinese_tokens: Literal["jieba", "bigrams"] = "jieba"
+    # Chinese BM25 terms: jieba's dictionary words, single characters plus character pairs, or
+    # both; "simplified-" first turns traditional characters into simplified ones (OpenCC t2s).
+    chinese_tokens: ChineseTokens = DEFAULT_CHINESE_TOKENS
+    # A jieba user dictionary ("word [frequency] [tag]" a line), relative to the config file:
+    # names of agencies, places and laws that jieba would cut apart (the jieba choices only).
+    # Its words are in the lexical index's fingerprint, so editing it rebuilds the index.
+    user_dictionary: Path | None = None
 
 
 class RetrySettings(_Settings):
@@ -345,6 +351,14 @@ def settings_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Se
             for name, spec in settings.models.items()
         }
         settings = settings.model_copy(update={"models": models})
+    dictionary = settings.retrieval.user_dictionary
+    if dictionary is not None:
+        dictionary = dictionary.expanduser()
+        if base_dir is not None and not dictionary.is_absolute():
+            dictionary = (base_dir / dictionary).resolve()
+        read_user_dictionary(dictionary)  # a missing or unreadable file fails here, naming it
+        retrieval = settings.retrieval.model_copy(update={"user_dictionary": dictionary})
+        settings = settings.model_copy(update={"retrieval": retrieval})
     return settings
 
 

@@ -1,10 +1,13 @@
 """Lexical tokens for BM25 that work for English and for Chinese.
 
 Chinese has no spaces, so a whitespace tokenizer would make a whole sentence one token.
-Runs of Chinese characters are cut into dictionary words by jieba (or, with
-``chinese="bigrams"``, into single characters plus overlapping pairs, which needs no
-dictionary); kana and Hangul runs always into characters plus pairs. Other text becomes
-lower-cased words, English stop words dropped, reduced to their Snowball stem
+Runs of Chinese characters are cut into dictionary words by jieba, into single characters
+plus overlapping pairs (``chinese="bigrams"``, which needs no dictionary), or into both (the
+default); kana and Hangul runs always into characters plus pairs. The ``simplified-``
+choices first turn traditional characters into simplified ones (OpenCC ``t2s``): jieba's
+dictionary is simplified Chinese, and a traditional query then also matches a simplified
+chunk and the other way round. An optional jieba user dictionary keeps names whole.
+Other text becomes lower-cased words, English stop words dropped, reduced to their Snowball stem
 ("turbulent", "turbulence" -> "turbul"), as Lucene's English analyzer does.
 
 A :class:`Tokenizer` is picklable, so the parse workers can tokenise the chunks they make.
@@ -13,17 +16,31 @@ A :class:`Tokenizer` is picklable, so the parse workers can tokenise the chunks 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import re
 from collections import Counter
 from functools import cached_property
 from importlib import metadata
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, get_args
 
+from pipeline.errors import ConfigError
 from pipeline.language import CJK_RANGES, HAN_RANGES
 
-ChineseTokens = Literal["jieba", "bigrams"]
+if TYPE_CHECKING:
+    from pipeline.config import RetrievalSettings
+
+ChineseTokens = Literal["simplified-jieba-bigrams", "simplified-jieba", "simplified-bigrams", "jieba", "bigrams"]
+CHINESE_TOKENS: tuple[str, ...] = get_args(ChineseTokens)
+# Words and pairs together beat either alone on CMRC 2018 and on QBQTC's real queries, whose
+# short titles jieba often cuts differently from the query (docs/chinese-tokens.md).
+DEFAULT_CHINESE_TOKENS: ChineseTokens = "simplified-jieba-bigrams"
+# Character by character (with OpenCC's phrase table for one-to-many characters); "tw2sp"
+# would also swap Taiwan's words for mainland ones (軟體 -> 软件), which rewrites text
+# rather than its script.
+OPENCC_CONFIG = "t2s"
 
 # Chinese function words and question words: in a question they match nearly every chunk and
 # add only noise ("项目的预算金额是多少？" is about 项目, 预算 and 金额).
@@ -33,9 +50,13 @@ CHINESE_STOPWORDS = frozenset(
     "一个 我 你 他 她 它 我们 你们 他们 自己 会 能 可以 要 所 着 过 地 得".split()
 )
 
-_RUN = re.compile(rf"[{HAN_RANGES}]+|[{CJK_RANGES}]+|[^\W_{CJK_RANGES}]+")
-_HAN_RUN = re.compile(rf"[{HAN_RANGES}]+")
-_CJK_RUN = re.compile(rf"[{CJK_RANGES}]+")
+# Plus the supplementary ideographs (extensions B-G): OpenCC's t2s turns some traditional
+# characters into them (綝 -> 𬘭), which would otherwise be dropped as one-letter words.
+_HAN = HAN_RANGES + "\U00020000-\U0003134f"
+_CJK = CJK_RANGES + "\U00020000-\U0003134f"
+_RUN = re.compile(rf"[{_HAN}]+|[{_CJK}]+|[^\W_{_CJK}]+")
+_HAN_RUN = re.compile(rf"[{_HAN}]+")
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
 
 
 def _bigrams(run: str) -> list[str]:
@@ -45,15 +66,44 @@ def _bigrams(run: str) -> list[str]:
 class Tokenizer:
     """Text -> BM25 terms; the same instance (settings) must index and query a collection."""
 
-    def __init__(self, *, chinese: ChineseTokens = "jieba", stem: bool = True, stopwords: bool = True) -> None:
-        if chinese not in ("jieba", "bigrams"):
-            raise ValueError(f"chinese tokens must be 'jieba' or 'bigrams', not {chinese!r}")
+    def __init__(
+        self,
+        *,
+        chinese: ChineseTokens = DEFAULT_CHINESE_TOKENS,
+        stem: bool = True,
+        stopwords: bool = True,
+        user_dictionary: str | Path | None = None,
+        _dictionary_text: str | None = None,
+    ) -> None:
+        if chinese not in CHINESE_TOKENS:
+            raise ValueError(f"chinese tokens must be one of {', '.join(CHINESE_TOKENS)}, not {chinese!r}")
         self.chinese = chinese
         self.stem = stem
         self.stopwords = stopwords
+        self.user_dictionary = str(user_dictionary) if user_dictionary is not None else None
+        # Read once, here: the fingerprint and every worker's copy then use the same words,
+        # even if the file changes while a run is under way.
+        if _dictionary_text is None and self.user_dictionary is not None:
+            _dictionary_text = read_user_dictionary(Path(self.user_dictionary))
+        self._dictionary_text = _dictionary_text
+
+    @property
+    def simplified(self) -> bool:
+        return self.chinese.startswith("simplified-")
+
+    @property
+    def uses_jieba(self) -> bool:
+        return "jieba" in self.chinese
+
+    @property
+    def uses_bigrams(self) -> bool:
+        return self.chinese.endswith("bigrams")
 
     def __getstate__(self) -> dict[str, object]:
-        return {"chinese": self.chinese, "stem": self.stem, "stopwords": self.stopwords}
+        return {
+            "chinese": self.chinese, "stem": self.stem, "stopwords": self.stopwords,
+            "user_dictionary": self.user_dictionary, "_dictionary_text": self._dictionary_text,
+        }
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__init__(**state)  # type: ignore[misc]
@@ -61,8 +111,15 @@ class Tokenizer:
     @cached_property
     def fingerprint(self) -> str:
         """Changes whenever the same text could get other terms: index and queries must agree."""
-        parts = {"settings": self.__getstate__(), "rules": 2}
-        for package in ("jieba", "PyStemmer", "bm25s"):
+        settings = {"chinese": self.chinese, "stem": self.stem, "stopwords": self.stopwords}
+        parts: dict[str, object] = {"settings": settings, "rules": 3}
+        if self.simplified:
+            parts["opencc"] = OPENCC_CONFIG
+        if self._dictionary_text is not None:
+            # The words, not the file name: editing the dictionary must rebuild the index.
+            parts["user_dictionary"] = hashlib.sha256(self._dictionary_text.encode()).hexdigest()
+        packages = ["jieba", "PyStemmer", "bm25s"] + (["opencc"] if self.simplified else [])
+        for package in packages:
             try:
                 parts[package] = metadata.version(package)
             except metadata.PackageNotFoundError:
@@ -97,23 +154,44 @@ class Tokenizer:
         jieba.setLogLevel(logging.WARNING)
         tokenizer = jieba.Tokenizer()
         tokenizer.initialize()
+        if self._dictionary_text is not None:
+            # Its words go through the same conversion as the text, or a traditional entry
+            # would never meet the simplified text it is cut from.
+            tokenizer.load_userdict(io.StringIO(self._to_simplified(self._dictionary_text)))
         return tokenizer
 
+    @cached_property
+    def _converter(self):  # noqa: ANN202 - opencc.OpenCC, imported lazily
+        if not self.simplified:
+            return None
+        import opencc
+
+        return opencc.OpenCC(OPENCC_CONFIG)
+
+    def _to_simplified(self, text: str) -> str:
+        return self._converter.convert(text) if self._converter is not None else text
+
     def warm_up(self) -> None:
-        """Load the dictionary and stemmer now rather than on the first text."""
-        if self.chinese == "jieba":
+        """Load the dictionary, converter and stemmer now rather than on the first text."""
+        if self.uses_jieba:
             _ = self._jieba
-        _ = self._stemmer, self._stopwords
+        _ = self._converter, self._stemmer, self._stopwords
 
     def tokenize(self, text: str) -> list[str]:
         """The terms of ``text``, in order, repeats kept (term frequency counts them)."""
         tokens: list[str] = []
         words: list[str] = []
-        for run in _RUN.findall(text.lower()):
+        text = text.lower()
+        if self._converter is not None and _HAN_RUN.search(text):
+            text = self._converter.convert(text)
+        for run in _RUN.findall(text):
             if _HAN_RUN.fullmatch(run):
-                if self.chinese == "jieba":
-                    tokens.extend(word for word in self._jieba.lcut(run, HMM=True) if word not in self._chinese_stopwords)
-                else:
+                if self.uses_jieba:
+                    cut = self._jieba.lcut(run, HMM=True)
+                    tokens.extend(word for word in cut if word not in self._chinese_stopwords)
+                if self.uses_bigrams:
+                    # With words too, a two-character word is counted as a word and as a pair:
+                    # pairs that are words weigh more than pairs that straddle two words.
                     tokens.extend(_bigrams(run))
             elif _CJK_RUN.fullmatch(run):
                 tokens.extend(_bigrams(run))
@@ -125,3 +203,16 @@ class Tokenizer:
 
     def term_counts(self, text: str) -> dict[str, int]:
         return dict(Counter(self.tokenize(text)))
+
+
+def read_user_dictionary(path: Path) -> str:
+    """A jieba user dictionary's text ("word [frequency] [tag]" a line); a clear error if unreadable."""
+    try:
+        return path.read_text(encoding="utf-8").lstrip("\ufeff")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"retrieval.user_dictionary: cannot read {path}: {error}") from error
+
+
+def tokenizer_for(retrieval: RetrievalSettings) -> Tokenizer:
+    """The tokenizer that ``retrieval:`` settings describe; index, query and evaluation all use it."""
+    return Tokenizer(chinese=retrieval.chinese_tokens, user_dictionary=retrieval.user_dictionary)
