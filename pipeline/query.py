@@ -142,7 +142,8 @@ class Retriever:
             plans = [_without_lexical(plan, self.collection) for plan in plans]
         depth = max(k, self.settings.retrieval.candidates)
         found: dict[str, tuple[str, dict[str, Any]]] = {}
-        dense = self._dense(texts, plans, depth, where, with_text, found)
+        cosines: dict[int, dict[str, float]] = {}  # per query: a by-language model's similarities, fused
+        dense = self._dense(texts, plans, depth, where, with_text, found, cosines)
         lexical = self._lexical_rankings(texts, plans, depth, where)
         results = []
         for plan, dense_ranking, lexical_ranking in zip(plans, dense, lexical):
@@ -161,31 +162,43 @@ class Retriever:
         # be redone by the next ingest) is left out rather than returned without text.
         return [
             [
-                _hit(doc, score, found[doc], plan, dense_ranking.get(doc), lexical_ranking.get(doc))
+                _hit(doc, score, found[doc], plan, cosines.get(i, dense_ranking).get(doc), lexical_ranking.get(doc))
                 for doc, score in top.items() if doc in found
             ]
-            for plan, dense_ranking, lexical_ranking, top in results
+            for i, (plan, dense_ranking, lexical_ranking, top) in enumerate(results)
         ]
 
     def _dense(
         self, texts: list[str], plans: list[FusionPlan], depth: int, where: dict[str, Any] | None, with_text: bool,
-        found: dict[str, tuple[str, dict[str, Any]]],
+        found: dict[str, tuple[str, dict[str, Any]]], cosines: dict[int, dict[str, float]],
     ) -> list[dict[str, float]]:
         rankings: list[dict[str, float]] = [{} for _ in texts]
         wanted = [i for i, plan in enumerate(plans) if plan.uses_dense]
         if not wanted:
             return rankings
         self.stage.warm_up()  # only now: a query that needs no vector loads no model
-        vectors = self.stage.run([texts[i] for i in wanted], is_query=True)
-        # A by-language model's queries are searched among the chunks of their own member only.
-        groups: dict[str, list[int]] = {}
-        for position, i in enumerate(wanted):
-            groups.setdefault(self._member_of(texts[i]), []).append(position)
-        for member, positions in groups.items():
-            searched = self.store.search_many(vectors[positions], depth, self._within(member, where), with_text=with_text)
-            for position, hits in zip(positions, searched):
-                rankings[wanted[position]] = {hit["id"]: hit["score"] for hit in hits}
+        if not isinstance(self.embedder, ByLanguageEmbedder):
+            vectors = self.stage.run([texts[i] for i in wanted], is_query=True)
+            for i, hits in zip(wanted, self.store.search_many(vectors, depth, where, with_text=with_text)):
+                rankings[i] = {hit["id"]: hit["score"] for hit in hits}
                 found.update((hit["id"], (hit["text"], hit["metadata"])) for hit in hits)
+            return rankings
+        # A by-language model: every member that covers a query's language searches its own chunks
+        # with its own vector of the query; the members' chunks are disjoint, their rankings fused.
+        per_member: dict[int, list[dict[str, float]]] = {}
+        for member in sorted(self.embedder.members):
+            queries = [i for i in wanted if member in self.embedder.members_for_query(texts[i])]
+            if not queries:
+                continue
+            stage = EmbedStage(embedder=self.embedder.members[member], retry=self.settings.retry)
+            vectors = stage.run([texts[i] for i in queries], is_query=True)
+            searched = self.store.search_many(vectors, depth, self._within(member, where), with_text=with_text)
+            for i, hits in zip(queries, searched):
+                per_member.setdefault(i, []).append({hit["id"]: hit["score"] for hit in hits})
+                cosines.setdefault(i, {}).update((hit["id"], hit["score"]) for hit in hits)
+                found.update((hit["id"], (hit["text"], hit["metadata"])) for hit in hits)
+        for i, lists in per_member.items():
+            rankings[i] = lists[0] if len(lists) == 1 else fuse(lists, [1.0] * len(lists), depth, self.settings.retrieval.rrf_k)
         return rankings
 
     def _plan(self, text: str, mode: str) -> FusionPlan:
@@ -193,12 +206,7 @@ class Retriever:
         name, spec = self.settings.model_for_language(self.model_name, detect_language(text))
         return plan_query(text, mode, name, spec)
 
-    def _member_of(self, text: str) -> str:
-        return self.embedder.member_of(text) if isinstance(self.embedder, ByLanguageEmbedder) else ""
-
     def _within(self, member: str, where: dict[str, Any] | None) -> dict[str, Any] | None:
-        if not member:
-            return where
         own = self.embedder.chunk_filter(member)  # type: ignore[attr-defined] - a ByLanguageEmbedder
         return {"$and": [where, own]} if where else own
 

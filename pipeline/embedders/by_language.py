@@ -6,10 +6,13 @@ model (Cranfield and CISI) but reads no Chinese; multilingual-e5-small reads Chi
 English less well. Routing gives each language its best model for the price of one embedding per
 chunk, instead of embedding every chunk twice into two collections.
 
-The members' vectors live in different spaces, so a query is only ever compared with chunks of
-its own member: the chunker records each chunk's ``language`` (the same :func:`detect_language`
-of the same text this class routes by), and :meth:`ByLanguageEmbedder.chunk_filter` is the
-Chroma ``where`` clause that keeps a query to its member's chunks.
+The members' vectors live in different spaces, so a query vector is only ever compared with
+chunks of the member that made it: the chunker records each chunk's ``language`` (the same
+:func:`detect_language` of the same text this class routes by), and
+:meth:`ByLanguageEmbedder.chunk_filter` is the Chroma ``where`` clause for a member's chunks.
+A query is embedded by every member that covers its language (:meth:`members_for_query`): an
+English-looking query (a product code, a name in pinyin) over Chinese documents is also searched
+by the multilingual member among the Chinese chunks, and the members' rankings are fused.
 """
 
 from __future__ import annotations
@@ -57,6 +60,14 @@ class ByLanguageEmbedder:
     def member_of(self, text: str) -> str:
         """The member that embeds ``text``."""
         return self.route.get(detect_language(text), self.route["default"])
+
+    def members_for_query(self, text: str) -> list[str]:
+        """The members that understand the query's language, each to search its own chunks."""
+        from pipeline.retrieval.hybrid import covers  # retrieval depends on config only, not on embedders
+
+        language = detect_language(text)
+        covering = [member for member in sorted(self.members) if covers(self.members[member].spec.languages, language)]
+        return covering or [self.member_of(text)]
 
     def languages_of(self, member: str) -> list[str]:
         """The chunk languages this member embeds."""

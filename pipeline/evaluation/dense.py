@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.config import RetrySettings
 from pipeline.embed import EmbedStage
 from pipeline.evaluation.datasets import Dataset
 from pipeline.evaluation.metrics import Run
+from pipeline.retrieval.fusion import fuse
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +107,24 @@ def exact_search(
         for row, qid in enumerate(encoded.query_ids[start : start + 256]):
             run[qid] = {encoded.doc_ids[i]: float(scores[row, i]) for i in best[row] if np.isfinite(scores[row, i])}
     return run
+
+
+def routed_search(embedder, encoded: EncodedCorpus, dataset: Dataset, retry: RetrySettings, depth: int = 100) -> Run:  # noqa: ANN001
+    """A by-language model's runs, as the query API searches: every member that covers a query's
+    language compares its own vector of the query with the documents it embedded; the members'
+    rankings (over disjoint documents) are fused with equal weights."""
+    doc_groups = [embedder.member_of(dataset.corpus[doc].full_text) for doc in encoded.doc_ids]
+    per_query: dict[str, list[dict[str, float]]] = {}
+    for member in sorted(embedder.members):
+        qids = [qid for qid in encoded.query_ids if member in embedder.members_for_query(dataset.queries[qid])]
+        if not qids or member not in doc_groups:
+            continue
+        stage = EmbedStage(embedder=embedder.members[member], retry=retry)
+        vectors = stage.run([dataset.queries[qid] for qid in qids], is_query=True)
+        own = EncodedCorpus(encoded.doc_ids, encoded.doc_vectors, qids, vectors, encoded.seconds)
+        for qid, ranking in exact_search(own, depth, groups=(doc_groups, [member] * len(qids))).items():
+            per_query.setdefault(qid, []).append(ranking)
+    return {
+        qid: lists[0] if len(lists) == 1 else fuse(lists, [1.0] * len(lists), depth)
+        for qid, lists in per_query.items()
+    }

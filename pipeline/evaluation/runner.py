@@ -25,7 +25,7 @@ from pipeline.embedders import load_embedder
 from pipeline.embedders.by_language import ByLanguageEmbedder
 from pipeline.errors import ConfigError
 from pipeline.evaluation.datasets import Dataset
-from pipeline.evaluation.dense import EncodedCorpus, encode_dataset, exact_search
+from pipeline.evaluation.dense import EncodedCorpus, encode_dataset, exact_search, routed_search
 from pipeline.evaluation.fusion import tuned_rrf
 from pipeline.evaluation.metrics import (
     DEFAULT_METRICS,
@@ -202,14 +202,10 @@ class Evaluator:
         log.info("beir mode: embedding %d documents with %s", len(self.dataset.corpus), name)
         encoded = encode_dataset(self.dataset, stage, self.cache_dir / "vectors")
         result.vectors[name] = encoded
-        groups = None
         if isinstance(embedder, ByLanguageEmbedder):
-            # As in the query API: a query is compared with the documents of its own member only.
-            groups = (
-                [embedder.member_of(self.dataset.corpus[doc].full_text) for doc in encoded.doc_ids],
-                [embedder.member_of(self.dataset.queries[qid]) for qid in encoded.query_ids],
-            )
-        run = exact_search(encoded, DEPTH, normalize=not spec.normalize, groups=groups)
+            run = routed_search(embedder, encoded, self.dataset, self.settings.retry, DEPTH)
+        else:
+            run = exact_search(encoded, DEPTH, normalize=not spec.normalize)
         return self._score(
             name, "dense", "beir", run, docs_per_s=encoded.docs_per_s, speed_cached=encoded.cached,
             covers_language=covers(self.settings.model_languages(name), self.dataset.language),
