@@ -23,7 +23,8 @@ CHINESE = "水务局的年度预算于三月由理事会批准，项目资金主
 def routed_settings(store: Path, **member_overrides: object):  # noqa: ANN201 - Settings
     members = {
         "english": {"kind": "hashing", "dimension": 64, "max_seq_length": 64},
-        "other": {"kind": "hashing", "dimension": 64, "max_seq_length": 48, **member_overrides},
+        "other": {"kind": "hashing", "dimension": 64, "max_seq_length": 48, "languages": ["multilingual"],
+                  **member_overrides},
     }
     routed = {"kind": "by-language", "route": {"en": "english", "default": "other"}}
     return fake_settings(store, default_model="routed", models={**members, "routed": routed})
@@ -79,11 +80,18 @@ def test_a_query_is_compared_only_with_chunks_of_its_own_model(tmp_path: Path) -
 
     retriever = Retriever(settings=settings)
     chinese = retriever.search("理事会批准的年度预算", k=20, mode="dense")
-    english = retriever.search("council budget approval", k=20, mode="dense")
     # Without the filter the other file's chunks would fill the rest of the 20 places.
     assert chinese and {hit.metadata["language"] for hit in chinese} == {"zh"}
-    assert english and {hit.metadata["language"] for hit in english} == {"en"}
     assert {Path(hit.source).name for hit in chinese} == {"budget-zh.txt"}
+    # The multilingual member covers English too: an English question is searched in both
+    # members' chunks, a Chinese one only in the multilingual member's.
+    embedder = retriever.embedder
+    assert embedder.members_for_query("council budget") == ["english", "other"]
+    assert embedder.members_for_query("理事会") == ["other"]
+    english = retriever.search("council budget approval", k=20, mode="dense")
+    assert {Path(hit.source).name for hit in english} == {"budget-en.txt", "budget-zh.txt"}
+    # Fused across members, each hit still shows its own model's similarity.
+    assert all(hit.dense_score is not None and -1.0 <= hit.dense_score <= 1.0 for hit in english)
     # A user's filter is kept beside the model's own.
     assert retriever.search("理事会", k=5, mode="dense", where={"file_type": "pdf"}) == []
     hybrid = retriever.search("理事会批准的年度预算", k=3)
