@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import ConfigError
-from pipeline.retrieval.tokens import DEFAULT_CHINESE_TOKENS, ChineseTokens, read_user_dictionary
+from pipeline.retrieval.tokens import DEFAULT_CHINESE_TOKENS, ChineseTokens, Tokenizer, read_user_dictionary
 
 CONFIG_ENV = "INGEST_CONFIG"
 DEFAULT_CONFIG_NAME = "config.yaml"
@@ -226,6 +226,10 @@ class RetrievalSettings(_Settings):
     # names of agencies, places and laws that jieba would cut apart (the jieba choices only).
     # Its words are in the lexical index's fingerprint, so editing it rebuilds the index.
     user_dictionary: Path | None = None
+
+    def tokenizer(self) -> Tokenizer:
+        """The BM25 tokenizer these settings describe; index, query and evaluation all use it."""
+        return Tokenizer(chinese=self.chinese_tokens, user_dictionary=self.user_dictionary)
 
 
 class RetrySettings(_Settings):

@@ -45,7 +45,6 @@ from pipeline.paths import path_text, readable_path
 from pipeline.preparer import FileIdentity, FilePreparer, PreparedFile, prepare_all
 from pipeline.records import FileError, RunReport
 from pipeline.retrieval.lexical import IndexedChunk, LexicalIndex, lexical_index_path
-from pipeline.retrieval.tokens import tokenizer_for
 from pipeline.store import ChromaStore, collection_name
 from pipeline.stores import open_store
 from pipeline.walk import walk_files
@@ -86,7 +85,7 @@ class Ingestor:
         self.embedder = embedder or load_embedder(self.model_name, spec, settings.models)
         self.collection = collection or collection_name(settings.store.collection_prefix, self.model_name)
         self.read_options = ReadOptions(**settings.connectors.model_dump(), max_pages=settings.walk.max_pages)
-        self.tokenizer = tokenizer_for(settings.retrieval)
+        self.tokenizer = settings.retrieval.tokenizer()
         self.embed_stage = EmbedStage(embedder=self.embedder, retry=self.settings.retry)
         self._untracked_chunks = False
 

@@ -24,7 +24,6 @@ from pipeline.retrieval.fusion import fuse, trec_order
 from pipeline.retrieval.hybrid import FusionPlan, plan_query
 from pipeline.retrieval.lexical import LexicalIndex, lexical_index_path
 from pipeline.language import detect_language
-from pipeline.retrieval.tokens import tokenizer_for
 from pipeline.store import ChromaStore, collection_name
 from pipeline.stores import open_store
 
@@ -76,7 +75,7 @@ class Retriever:
         self.stage = EmbedStage(embedder=self.embedder, retry=settings.retry)
         self.collection = collection or collection_name(settings.store.collection_prefix, self.model_name)
         self.mode = _check_mode(mode or settings.retrieval.mode)
-        self.tokenizer = tokenizer_for(settings.retrieval)
+        self.tokenizer = settings.retrieval.tokenizer()
         # Where ingest keeps the lexical index: the store's folder, or local state beside a server.
         self.store_path = settings.store.local_dir
         self._store: ChromaStore | None = None

@@ -44,7 +44,6 @@ from pipeline.query import Retriever
 from pipeline.retrieval.fusion import fuse, rrf
 from pipeline.retrieval.hybrid import covers, plan_query
 from pipeline.retrieval.lexical import IndexedChunk, LexicalIndex
-from pipeline.retrieval.tokens import tokenizer_for
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +212,7 @@ class Evaluator:
 
     def _bm25_beir(self) -> SystemRun:
         """BM25 over whole documents, with the product's tokenizer and lexical index (in memory)."""
-        tokenizer = tokenizer_for(self.settings.retrieval)
+        tokenizer = self.settings.retrieval.tokenizer()
         docs = [(doc_id, doc.full_text) for doc_id, doc in self.dataset.corpus.items() if doc.full_text]
         started = time.perf_counter()
         retrieval = self.settings.retrieval

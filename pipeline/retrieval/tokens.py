@@ -24,13 +24,10 @@ from collections import Counter
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import Literal, get_args
 
 from pipeline.errors import ConfigError
 from pipeline.language import CJK_RANGES, HAN_RANGES
-
-if TYPE_CHECKING:
-    from pipeline.config import RetrievalSettings
 
 ChineseTokens = Literal["simplified-jieba-bigrams", "simplified-jieba", "simplified-bigrams", "jieba", "bigrams"]
 CHINESE_TOKENS: tuple[str, ...] = get_args(ChineseTokens)
@@ -211,8 +208,3 @@ def read_user_dictionary(path: Path) -> str:
         return path.read_text(encoding="utf-8").lstrip("\ufeff")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"retrieval.user_dictionary: cannot read {path}: {error}") from error
-
-
-def tokenizer_for(retrieval: RetrievalSettings) -> Tokenizer:
-    """The tokenizer that ``retrieval:`` settings describe; index, query and evaluation all use it."""
-    return Tokenizer(chinese=retrieval.chinese_tokens, user_dictionary=retrieval.user_dictionary)

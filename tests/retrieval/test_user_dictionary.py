@@ -6,14 +6,13 @@ from pipeline import ingest
 from pipeline.config import load_settings
 from pipeline.errors import ConfigError
 from pipeline.retrieval.lexical import LexicalIndex, lexical_index_path
-from pipeline.retrieval.tokens import tokenizer_for
 from tests.conftest import fake_settings
 
 NAME = "苏州工业园区管理委员会"
 
 
 def _terms(settings) -> set[str]:  # noqa: ANN001
-    tokenizer = tokenizer_for(settings.retrieval)
+    tokenizer = settings.retrieval.tokenizer()
     path = lexical_index_path(settings.store.path, "docs-fake")
     index = LexicalIndex(path, tokenizer_fingerprint=tokenizer.fingerprint)
     try:
@@ -28,7 +27,7 @@ def test_the_dictionary_path_is_relative_to_the_config_file(tmp_path):
     (tmp_path / "config.yaml").write_text("retrieval:\n  user_dictionary: names.dict\n", encoding="utf-8")
     settings = load_settings(tmp_path / "config.yaml")
     assert settings.retrieval.user_dictionary == (tmp_path / "names.dict").resolve()
-    assert NAME in tokenizer_for(settings.retrieval).tokenize(f"{NAME}发布通知")
+    assert NAME in settings.retrieval.tokenizer().tokenize(f"{NAME}发布通知")
 
 
 def test_a_missing_dictionary_is_a_config_error_naming_the_file(tmp_path):
