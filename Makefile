@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: install demo test test-fast test-slow test-corpus bench eval clean
+.PHONY: install demo lint test test-fast test-slow test-corpus bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: install
 	$(BIN)/ingest-query "What is LayoutParser used for?" -k 3 --config demo/config.yaml
 	$(BIN)/ingest-query "项目的预算金额是多少？" -k 3 --config demo/config.yaml
 
+# ruff with the rule set in pyproject.toml: pyflakes, pycodestyle, isort, bugbear, pyupgrade...
+lint: install
+	$(BIN)/ruff check pipeline connectors tests bench
+
 test-fast: install
 	$(BIN)/python -m pytest -q
 
@@ -34,7 +38,7 @@ test-slow: install
 test-corpus: install
 	$(BIN)/python -m pytest -q -m corpus
 
-test: test-fast test-slow test-corpus
+test: lint test-fast test-slow test-corpus
 
 bench: install
 	$(BIN)/python bench/ingest_speed.py

@@ -42,7 +42,7 @@ class Tw2spTokenizer(tokens.Tokenizer):
     """simplified-jieba with OpenCC's tw2sp (Taiwan words to mainland words) instead of t2s."""
 
     @property
-    def _converter(self):  # noqa: ANN202
+    def _converter(self):
         import opencc
 
         if not hasattr(self, "_tw2sp"):

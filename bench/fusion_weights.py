@@ -27,8 +27,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from pipeline.evaluation.datasets import load_dataset
-from pipeline.evaluation.fusion import WEIGHT_GRID, query_fold
 from pipeline.evaluation.metrics import evaluate, without_self_hits
+from pipeline.evaluation.tuned_fusion import WEIGHT_GRID, query_fold
 from pipeline.retrieval.fusion import RRF_K, Run, fuse
 
 PerQuery = dict[float, dict[str, float]]  # dense weight -> {query id: MAP@10}
@@ -42,7 +42,7 @@ def read_run(path: Path) -> Run:
     return dict(run)
 
 
-def per_query_scores(bm25: Run, dense: Run, dataset) -> PerQuery:  # noqa: ANN001 - a Dataset
+def per_query_scores(bm25: Run, dense: Run, dataset) -> PerQuery:
     """MAP@10 of every judged query at every weight of the grid."""
     scores: PerQuery = {}
     for weight in WEIGHT_GRID:

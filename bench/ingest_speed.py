@@ -37,8 +37,8 @@ sys.path.insert(0, str(REPO))
 
 from pipeline import Ingestor, load_settings  # noqa: E402
 from pipeline.embedders.precision import cpu_flags  # noqa: E402
-from pipeline.preparer import prepare_all  # noqa: E402
-from pipeline.walk import walk_files  # noqa: E402
+from pipeline.engines.pool import prepare_all  # noqa: E402
+from pipeline.steps.walk import walk_files  # noqa: E402
 
 DEFAULT_FOLDERS = [
     REPO.parent / "shared/data/docs/pdfminer-samples/samples",
@@ -80,7 +80,7 @@ def main() -> int:
                 entries = list(walk_files(args.paths, fresh.walk))
                 prepared = list(prepare_all(ingestor.preparer, entries, window=len(entries) or 1, workers=0))
                 # The ingest module's own name for it, so Ingestor.run picks up the ready files.
-                importlib.import_module("pipeline.ingest").prepare_all = lambda *_, ready=prepared, **__: (file for file in ready)
+                importlib.import_module("pipeline.engines.local").prepare_all = lambda *_, ready=prepared, **__: (file for file in ready)
             workers_before = _cpu(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             report = ingestor.run(args.paths)
@@ -139,7 +139,7 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _unchanged_rerun(settings, paths: list[Path], model: str | None) -> dict:  # noqa: ANN001
+def _unchanged_rerun(settings, paths: list[Path], model: str | None) -> dict:
     """``ingest`` on the same folder and store in a fresh process: what a user waits for."""
     config = settings.store.path / "bench-config.json"  # JSON is YAML
     config.write_text(json.dumps(settings.model_dump(mode="json")))
@@ -174,7 +174,7 @@ def _anchor_python() -> Path:
     return python
 
 
-def _anchors(paths: list[Path], embedder, ours_chunks_per_s: float, ours_s: float) -> dict:  # noqa: ANN001
+def _anchors(paths: list[Path], embedder, ours_chunks_per_s: float, ours_s: float) -> dict:
     """Each anchor: a first ingest (model load excluded) and an unchanged re-run in a fresh process.
 
     Compared by wall time on the same folder (what a user waits for) and by chunks per second

@@ -63,7 +63,7 @@ def make_corpus(folder: Path, files: int, seed: int = 7) -> list[str]:
     return vocabulary
 
 
-def bench_settings(store: Path):  # noqa: ANN201
+def bench_settings(store: Path):
     return settings_from_dict(
         {
             "default_model": "hashing",
@@ -97,7 +97,7 @@ def unchanged_rerun(folder: Path, store: Path) -> dict[str, object]:
     }
 
 
-def query_latency(settings, vocabulary: list[str], queries: int) -> dict[str, float]:  # noqa: ANN001
+def query_latency(settings, vocabulary: list[str], queries: int) -> dict[str, float]:
     rng = random.Random(11)
     texts = [" ".join(rng.choices(vocabulary[:3000], k=3)) for _ in range(queries)]
     figures = {}
@@ -115,7 +115,7 @@ def query_latency(settings, vocabulary: list[str], queries: int) -> dict[str, fl
     return figures
 
 
-def chroma_alone(collection, sample: int, batch: int) -> dict[str, float]:  # noqa: ANN001
+def chroma_alone(collection, sample: int, batch: int) -> dict[str, float]:
     """Chroma's own rate for the same records, upserted in the store's batch size."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -155,7 +155,7 @@ def main() -> int:
         cpu_self = cpu_seconds(resource.RUSAGE_SELF) - cpu_self
         cpu_children = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_children
         chunks = ingestor.store.count()
-        steps = {f"main_{step}_s": round(seconds, 1) for step, seconds in ingestor.last_run.writer.seconds.items()}
+        steps = {f"main_{step}_s": round(seconds, 1) for step, seconds in report.step_seconds.items()}
         figures: dict[str, object] = {
             "files": report.files_ingested, "files_failed": report.files_failed, "chunks": chunks,
             "ingest_s": round(seconds, 1), "chunks_per_s": round(chunks / seconds, 1),

@@ -20,9 +20,8 @@ import os
 import time
 from pathlib import Path
 
+from pipeline.collection import Collection
 from pipeline.config import load_settings
-from pipeline.embed import EmbedStage
-from pipeline.embedders import load_embedder
 from pipeline.embedders.precision import BF16_CPU_FLAGS, cpu_flags
 
 IR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "ir"
@@ -64,7 +63,8 @@ def main() -> None:
         spec = settings.models[name]
         if args.threads:
             spec = spec.model_copy(update={"threads": args.threads})
-        stage = EmbedStage(embedder=load_embedder(name, spec, settings.models), retry=settings.retry)
+        models = {**settings.models, name: spec}
+        stage = Collection(settings=settings.model_copy(update={"models": models}), model=name).embed_stage
         stage.run(["warm-up"])
         rates = []
         for texts, is_query in sets.values():

@@ -65,8 +65,8 @@ def run(label: str, folder: Path, config: Path, engine: str) -> dict[str, object
 def model_rate(texts: list[str], threads: int) -> dict[str, object]:
     import torch
 
-    from pipeline.embed import EmbedStage
     from pipeline.embedders import load_embedder
+    from pipeline.steps.embed import EmbedStage
 
     settings = load_settings(REPO / "config.yaml")
     name, spec = settings.model_spec(None)

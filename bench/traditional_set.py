@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 
-def convert_jsonl(source: Path, target: Path, convert, fields: tuple[str, ...]) -> int:  # noqa: ANN001
+def convert_jsonl(source: Path, target: Path, convert, fields: tuple[str, ...]) -> int:
     chars = 0
     with source.open(encoding="utf-8") as lines, target.open("w", encoding="utf-8") as out:
         for line in lines:

@@ -17,7 +17,7 @@ from pipeline.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from pipeline.ingest import Ingestor, ingest
+from pipeline.ingestor import Ingestor, ingest
 from pipeline.query import Hit, Retriever, query
 from pipeline.records import Chunk, FileError, RunReport
 

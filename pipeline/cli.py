@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pipeline.config import SEARCH_MODES, load_settings
 from pipeline.engines import ENGINES
 from pipeline.errors import IngestError
-from pipeline.ingest import Ingestor
+from pipeline.ingestor import Ingestor
 from pipeline.paths import readable_path
 from pipeline.query import Hit, Retriever
 from pipeline.records import RunReport
@@ -31,8 +31,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+CONFIG_HELP = "settings file (default: $INGEST_CONFIG, else ./config.yaml, else built-in defaults)"
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="settings file (default: $INGEST_CONFIG, else ./config.yaml, else built-in defaults)")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.add_argument("--model", metavar="NAME", help="model name from the config's registry (default: default_model)")
     parser.add_argument("--collection", metavar="NAME", help="Chroma collection (default: <store.collection_prefix>-<model>)")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of text")
@@ -220,7 +223,7 @@ def eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--split", default="test", help="qrels split (default: test)")
     parser.add_argument("--out", metavar="DIR", help="report folder (default: eval-report/<dataset>)")
     parser.add_argument("--cache", metavar="DIR", help="cache of vectors and rendered files (default: .eval-cache beside the store)")
-    parser.add_argument("--config", metavar="FILE", help="settings file (default: $INGEST_CONFIG, else ./config.yaml, else built-in defaults)")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object on stdout")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
     return parser

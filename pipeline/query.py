@@ -14,18 +14,16 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pipeline.collection import Collection
 from pipeline.config import SEARCH_MODES, Settings, load_settings
-from pipeline.embed import EmbedStage
-from pipeline.embedders import load_embedder
-from pipeline.embedders.base import weights_loaded
 from pipeline.embedders.by_language import ByLanguageEmbedder
 from pipeline.errors import ConfigError
+from pipeline.language import detect_language
 from pipeline.retrieval.fusion import fuse, trec_order
 from pipeline.retrieval.hybrid import FusionPlan, plan_query
-from pipeline.retrieval.lexical import LexicalIndex, lexical_index_path
-from pipeline.language import detect_language
-from pipeline.store import ChromaStore, collection_name
-from pipeline.stores import open_store
+from pipeline.retrieval.lexical import LexicalIndex
+from pipeline.steps.embed import EmbedStage
+from pipeline.stores import VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -69,31 +67,23 @@ class Retriever:
     def __init__(
         self, *, settings: Settings, model: str | None = None, collection: str | None = None, mode: str | None = None
     ) -> None:
+        self.binding = Collection(settings=settings, model=model, collection=collection)
         self.settings = settings
-        self.model_name, self.spec = settings.model_spec(model)
-        self.embedder = load_embedder(self.model_name, self.spec, settings.models)
-        self.stage = EmbedStage(embedder=self.embedder, retry=settings.retry)
-        self.collection = collection or collection_name(settings.store.collection_prefix, self.model_name)
+        self.model_name, self.spec = self.binding.model_name, self.binding.spec
+        self.embedder = self.binding.embedder
+        self.stage = self.binding.embed_stage
+        self.collection = self.binding.name
         self.mode = _check_mode(mode or settings.retrieval.mode)
-        self.tokenizer = settings.retrieval.tokenizer()
-        # Where ingest keeps the lexical index: the store's folder, or local state beside a server.
-        self.store_path = settings.store.local_dir
-        self._store: ChromaStore | None = None
+        self.tokenizer = self.binding.tokenizer
+        self._store: VectorStore | None = None
         self._lexical: LexicalIndex | None = None
 
     @property
-    def store(self) -> ChromaStore:
+    def store(self) -> VectorStore:
         """The collection, opened without the model: its dimension and fingerprint come from the
         model's files, so a query answered by BM25 alone never loads the weights."""
         if self._store is None:
-            store = open_store(
-                self.settings.store,
-                collection=self.collection,
-                model_name=self.model_name,
-                dimension=self.embedder.dimension,
-                fingerprint=self.embedder.fingerprint,
-                retry=self.settings.retry,
-            )
+            store = self.binding.target.open()
             store.warm_up(create=False)
             self._store = store
         return self._store
@@ -102,17 +92,7 @@ class Retriever:
     def lexical(self) -> LexicalIndex | None:
         """The collection's BM25 index; None when ``ingest`` has not built it (yet)."""
         if self._lexical is None:
-            path = lexical_index_path(self.store_path, self.collection)
-            if not path.is_file():
-                return None
-            index = LexicalIndex(
-                path, tokenizer_fingerprint=self.tokenizer.fingerprint,
-                k1=self.settings.retrieval.bm25_k1, b=self.settings.retrieval.bm25_b,
-            )
-            if not index.is_current:
-                index.close()
-                return None
-            self._lexical = index
+            self._lexical = self.binding.lexical_index()
         return self._lexical
 
     def search(self, text: str, k: int = 10, where: dict[str, Any] | None = None, *, mode: str | None = None) -> list[Hit]:
@@ -230,7 +210,7 @@ class Retriever:
     @property
     def model_loaded(self) -> bool:
         """Whether this retriever has loaded model weights (a lexical-only query never does)."""
-        return weights_loaded(self.embedder)
+        return self.binding.model_loaded
 
     def chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every chunk of the collection as (id, text, metadata)."""

@@ -5,33 +5,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from pipeline.config import Settings, settings_from_dict
+from pipeline.config import Settings
+from tests.helpers import fake_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def fake_settings(store: Path, url: str | None = None, **overrides: Any) -> Settings:
-    """Settings whose default model is the deterministic hashing embedder (no weights, milliseconds).
-
-    With ``url`` the vectors go to that Chroma server and ``store`` holds the local state.
-    """
-    data: dict[str, Any] = {
-        "default_model": "fake",
-        "models": {"fake": {"kind": "hashing", "dimension": 64, "max_seq_length": 64, "batch_size": 8}},
-        "store": {"url": url, "state_dir": str(store)} if url else {"path": str(store)},
-        "chunking": {"overlap_tokens": 8},
-        "connectors": {"pdf_passwords": ["openpassword"]},
-    }
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
-    return settings_from_dict(data)
 
 
 @pytest.fixture
@@ -64,7 +44,7 @@ def corpus(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - yields the URL
+def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """One `chroma run` for the session; tests keep apart by collection name."""
     from tests.chroma_server import ChromaServerProcess
 

@@ -115,7 +115,7 @@ def flate_bomb_pdf(path: Path, inflated_mb: int = 3072) -> Path:
     ])
 
 
-def _rewrite_docx(target: Path, change) -> Path:  # noqa: ANN001 - (name, data) -> data
+def _rewrite_docx(target: Path, change) -> Path:
     with zipfile.ZipFile(FIXTURES / "category-level.docx") as old, \
             zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
         for item in old.infolist():

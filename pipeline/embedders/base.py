@@ -7,9 +7,7 @@ store never care which kind of model is behind it.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -42,10 +40,6 @@ def weights_loaded(embedder: object) -> bool:
     """Whether an embedder has loaded model weights (an embedder without weights never does)."""
     loaded = getattr(embedder, "loaded", None)
     return bool(loaded) if loaded is not None else getattr(embedder, "_model", None) is not None
-
-
-def fingerprint_of(parts: dict[str, object]) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def resolve_model_source(spec: ModelSpec) -> tuple[str, bool]:
@@ -114,7 +108,7 @@ class TokenizedModel(ABC):
         """Load the model (once) and set ``_model`` and ``_counter``."""
 
     @property
-    def model(self):  # noqa: ANN201 - the library's model class, imported lazily
+    def model(self):
         self.warm_up()
         return self._model
 

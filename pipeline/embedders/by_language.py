@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from pipeline.config import ModelSpec
-from pipeline.embedders.base import Embedder, fingerprint_of, weights_loaded
+from pipeline.embedders.base import Embedder, weights_loaded
 from pipeline.errors import ModelError
 from pipeline.language import LANGUAGES, detect_language
+from pipeline.records import fingerprint_of
 
 
 class LargestCount:

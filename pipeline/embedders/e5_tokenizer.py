@@ -26,7 +26,7 @@ _OFFSET_SHIFT = 10
 _MAX_OFFSET = 1 << 21  # offsets above need darts-clone's extended form, never needed here
 
 
-def build_tokenizer(vocabulary: E5Vocabulary):  # noqa: ANN201 - tokenizers.Tokenizer, imported lazily
+def build_tokenizer(vocabulary: E5Vocabulary):
     """A ``tokenizers.Tokenizer`` that splits text into the engine's pieces, with <s> ... </s>."""
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 

@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import ModelSpec
-from pipeline.embedders.base import fingerprint_of, pick_device
+from pipeline.embedders.base import pick_device
 from pipeline.embedders.e5_build import BUILD_VERSION, cached_folder, source_weights
 from pipeline.embedders.precision import Precision, planned_precision, precision_for, torch_dtype
 from pipeline.errors import ModelError
+from pipeline.records import fingerprint_of
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class FileTokenCounter:
         self.__init__(state["tokenizer_file"])
 
     @property
-    def tokenizer(self):  # noqa: ANN201 - tokenizers.Tokenizer, imported lazily
+    def tokenizer(self):
         if self._tokenizer is None:
             from tokenizers import Tokenizer
 
@@ -155,7 +156,7 @@ class E5TorchEmbedder:
         return planned_precision(self.spec.precision, self.spec.device, self.precision)
 
     @property
-    def model(self):  # noqa: ANN201 - transformers.XLMRobertaModel
+    def model(self):
         self.warm_up()
         return self._model
 

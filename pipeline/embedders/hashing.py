@@ -10,8 +10,8 @@ from functools import lru_cache
 import numpy as np
 
 from pipeline.config import ModelSpec
-from pipeline.embedders.base import fingerprint_of
 from pipeline.language import CJK_RANGES
+from pipeline.records import fingerprint_of
 
 # One token per CJK character (as BERT tokenizers do), one per run of other letters or digits.
 _HASH_TOKEN = re.compile(rf"[{CJK_RANGES}]|[^\W_{CJK_RANGES}]+")

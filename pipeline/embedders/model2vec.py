@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import ModelSpec
-from pipeline.embedders.base import TokenCounter, TokenizedModel, fingerprint_of, resolve_model_source
+from pipeline.embedders.base import TokenCounter, TokenizedModel, resolve_model_source
 from pipeline.errors import ModelError
+from pipeline.records import fingerprint_of
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Model2VecEmbedder(TokenizedModel):
         self._model = model
         self._counter = TokenCounter(model.tokenizer.to_str())
 
-    def _distill(self, folder: Path):  # noqa: ANN202 - StaticModel, imported lazily
+    def _distill(self, folder: Path):
         from model2vec.distill import distill
 
         source, local = resolve_model_source(self.source)

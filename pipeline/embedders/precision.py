@@ -72,7 +72,7 @@ def planned_precision(setting: str, device: str, chosen: Precision | None) -> Pr
     return precision_for(setting, pick_device(device))
 
 
-def torch_dtype(precision: Precision):  # noqa: ANN201 - a torch.dtype, torch imported lazily
+def torch_dtype(precision: Precision):
     import torch
 
     return torch.bfloat16 if precision == "bf16" else torch.float32

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import ModelSpec
-from pipeline.embedders.base import TokenCounter, TokenizedModel, fingerprint_of, pick_device, resolve_model_source
+from pipeline.embedders.base import TokenCounter, TokenizedModel, pick_device, resolve_model_source
 from pipeline.embedders.precision import Precision, planned_precision, precision_for, torch_dtype
 from pipeline.errors import ModelError
+from pipeline.records import fingerprint_of
 
 log = logging.getLogger(__name__)
 

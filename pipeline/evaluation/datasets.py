@@ -25,7 +25,7 @@ from pipeline.embedders import count_hash_tokens
 from pipeline.errors import ConfigError
 from pipeline.language import CJK_RANGES, detect_language
 from pipeline.records import FileError
-from pipeline.walk import walk_files
+from pipeline.steps.walk import walk_files
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import RetrySettings
-from pipeline.embed import EmbedStage
 from pipeline.evaluation.datasets import Dataset
 from pipeline.evaluation.metrics import Run
 from pipeline.retrieval.fusion import fuse
+from pipeline.steps.embed import EmbedStage
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def exact_search(
     return run
 
 
-def routed_search(embedder, encoded: EncodedCorpus, dataset: Dataset, retry: RetrySettings, depth: int = 100) -> Run:  # noqa: ANN001
+def routed_search(embedder, encoded: EncodedCorpus, dataset: Dataset, retry: RetrySettings, depth: int = 100) -> Run:
     """A by-language model's runs, as the query API searches: every member that covers a query's
     language compares its own vector of the query with the documents it embedded; the members'
     rankings (over disjoint documents) are fused with equal weights."""

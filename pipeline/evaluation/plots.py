@@ -12,7 +12,7 @@ from pipeline.evaluation.metrics import Qrels
 _COLORS = {"map@10": "#3b6ea5", "hit@1": "#e0893b"}
 
 
-def _pyplot():  # noqa: ANN202 - matplotlib.pyplot
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")

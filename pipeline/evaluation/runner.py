@@ -19,14 +19,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.collection import Collection
 from pipeline.config import Settings
-from pipeline.embed import EmbedStage
-from pipeline.embedders import load_embedder
 from pipeline.embedders.by_language import ByLanguageEmbedder
 from pipeline.errors import ConfigError
 from pipeline.evaluation.datasets import Dataset
 from pipeline.evaluation.dense import EncodedCorpus, encode_dataset, exact_search, routed_search
-from pipeline.evaluation.fusion import tuned_rrf
 from pipeline.evaluation.metrics import (
     DEFAULT_METRICS,
     Run,
@@ -38,7 +36,8 @@ from pipeline.evaluation.metrics import (
     without_self_hits,
 )
 from pipeline.evaluation.render import format_counts, render_corpus
-from pipeline.ingest import Ingestor
+from pipeline.evaluation.tuned_fusion import tuned_rrf
+from pipeline.ingestor import Ingestor
 from pipeline.language import detect_language
 from pipeline.query import Retriever
 from pipeline.retrieval.fusion import fuse, rrf
@@ -195,9 +194,8 @@ class Evaluator:
     # --- beir mode -------------------------------------------------------------------------
 
     def _dense_beir(self, name: str, result: EvaluationResult) -> SystemRun:
-        spec = self.settings.models[name]
-        embedder = load_embedder(name, spec, self.settings.models)
-        stage = EmbedStage(embedder=embedder, retry=self.settings.retry)
+        binding = Collection(settings=self.settings, model=name)
+        spec, embedder, stage = binding.spec, binding.embedder, binding.embed_stage
         log.info("beir mode: embedding %d documents with %s", len(self.dataset.corpus), name)
         encoded = encode_dataset(self.dataset, stage, self.cache_dir / "vectors")
         result.vectors[name] = encoded

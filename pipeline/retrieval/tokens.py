@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import re
 from collections import Counter
@@ -28,6 +27,7 @@ from typing import Literal, get_args
 
 from pipeline.errors import ConfigError
 from pipeline.language import CJK_RANGES, HAN_RANGES
+from pipeline.records import fingerprint_of
 
 ChineseTokens = Literal["simplified-jieba-bigrams", "simplified-jieba", "simplified-bigrams", "jieba", "bigrams"]
 CHINESE_TOKENS: tuple[str, ...] = get_args(ChineseTokens)
@@ -121,7 +121,7 @@ class Tokenizer:
                 parts[package] = metadata.version(package)
             except metadata.PackageNotFoundError:
                 parts[package] = None
-        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+        return fingerprint_of(parts)
 
     @cached_property
     def _stopwords(self) -> frozenset[str]:
@@ -136,7 +136,7 @@ class Tokenizer:
         return CHINESE_STOPWORDS if self.stopwords else frozenset()
 
     @cached_property
-    def _stemmer(self):  # noqa: ANN202 - Stemmer.Stemmer, imported lazily
+    def _stemmer(self):
         if not self.stem:
             return None
         import Stemmer
@@ -144,7 +144,7 @@ class Tokenizer:
         return Stemmer.Stemmer("english")
 
     @cached_property
-    def _jieba(self):  # noqa: ANN202 - jieba.Tokenizer, imported lazily
+    def _jieba(self):
         import jieba
 
         # jieba logs the building of its dictionary at INFO on every process start.
@@ -158,7 +158,7 @@ class Tokenizer:
         return tokenizer
 
     @cached_property
-    def _converter(self):  # noqa: ANN202 - opencc.OpenCC, imported lazily
+    def _converter(self):
         if not self.simplified:
             return None
         import opencc

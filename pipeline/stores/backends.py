@@ -1,6 +1,6 @@
 """Where a Chroma collection lives: an embedded folder, or a Chroma server over HTTP.
 
-A backend hands :class:`pipeline.store.ChromaStore` a client and wraps the collections it
+A backend hands :class:`pipeline.stores.chroma.ChromaStore` a client and wraps the collections it
 opens; everything else (batching, metadata, one collection per model, sync) is the store's
 and so the same for both. The server backend adds what a network needs: a connection check
 that fails fast and names the URL, a timeout on every request, retries of transient failures
@@ -30,7 +30,7 @@ _CONNECT_TIMEOUT_S = 5.0
 
 
 class Backend(Protocol):
-    """What :class:`~pipeline.store.ChromaStore` needs from where its collection lives."""
+    """What :class:`~pipeline.stores.chroma.ChromaStore` needs from where its collection lives."""
 
     where: str  # the folder or URL, as messages name it
 
@@ -46,7 +46,7 @@ def _chroma_settings(**values: Any) -> Any:
 
 
 class EmbeddedChroma:
-    """A ``PersistentClient`` folder: one writing process at a time (see :mod:`pipeline.lock`)."""
+    """A ``PersistentClient`` folder: one writing process at a time (see :mod:`pipeline.state.lock`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

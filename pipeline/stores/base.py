@@ -13,12 +13,15 @@ from pipeline.records import Chunk
 class VectorStore(Protocol):
     """One collection of one model: idempotent upserts by content-hash id, deletes, search.
 
-    :class:`pipeline.store.ChromaStore` implements it for an embedded folder and for a Chroma
+    :class:`pipeline.stores.chroma.ChromaStore` implements it for an embedded folder and for a Chroma
     server alike; the sync logic above it (manifest, pruning) never asks which.
     """
 
     collection_name: str
     where: str  # the folder or URL, as messages name it
+
+    @property
+    def batch_size(self) -> int: ...
 
     def warm_up(self, *, create: bool = True) -> None: ...
 
@@ -27,6 +30,10 @@ class VectorStore(Protocol):
     def ids_for_doc(self, doc_id: str) -> set[str]: ...
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None: ...
+
+    def upsert_rows(
+        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]], vectors: np.ndarray
+    ) -> None: ...
 
     def delete(self, ids: Iterable[str]) -> int: ...
 

@@ -14,7 +14,7 @@ from connectors.pdf import pdf_page_count
 from tests import hostile_files
 
 
-def _rewrite_docx(source: Path, target: Path, change) -> None:  # noqa: ANN001
+def _rewrite_docx(source: Path, target: Path, change) -> None:
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
         for item in old.infolist():
             new.writestr(item, change(item.filename, old.read(item)))

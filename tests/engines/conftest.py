@@ -8,7 +8,7 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def ray_cluster():  # noqa: ANN201
+def ray_cluster():
     ray = pytest.importorskip("ray", reason="the Ray engine tests need the 'distributed' extra")
     # Ray 2.60 turns token auth on by default; a throwaway local test cluster does without it.
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")

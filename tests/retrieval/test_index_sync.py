@@ -5,7 +5,7 @@ from pathlib import Path
 from pipeline import Ingestor, ingest
 from pipeline.retrieval.lexical import LexicalIndex, lexical_index_path
 from pipeline.retrieval.tokens import Tokenizer
-from tests.conftest import fake_settings
+from tests.helpers import fake_settings
 
 
 def _write(folder: Path, name: str, text: str) -> None:
@@ -13,7 +13,7 @@ def _write(folder: Path, name: str, text: str) -> None:
     (folder / name).write_text(text, encoding="utf-8")
 
 
-def lexical_snapshot(settings, collection: str = "docs-fake") -> dict[str, dict[str, int]]:  # noqa: ANN001
+def lexical_snapshot(settings, collection: str = "docs-fake") -> dict[str, dict[str, int]]:
     tokenizer = Tokenizer(chinese=settings.retrieval.chinese_tokens)
     index = LexicalIndex(lexical_index_path(settings.store.path, collection), tokenizer_fingerprint=tokenizer.fingerprint)
     try:
@@ -23,7 +23,7 @@ def lexical_snapshot(settings, collection: str = "docs-fake") -> dict[str, dict[
         index.close()
 
 
-def stored_ids(settings) -> set[str]:  # noqa: ANN001
+def stored_ids(settings) -> set[str]:
     ingestor = Ingestor(settings=settings)
     ingestor.warm_up()
     return set(ingestor.store.collection.get(include=[])["ids"])

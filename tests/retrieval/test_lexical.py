@@ -18,7 +18,7 @@ TEXTS = {
 TOKENIZER = Tokenizer()
 
 
-def _index(texts=TEXTS, path=None) -> LexicalIndex:  # noqa: ANN001
+def _index(texts=TEXTS, path=None) -> LexicalIndex:
     index = LexicalIndex(path, tokenizer_fingerprint=TOKENIZER.fingerprint)
     index.rebuild(IndexedChunk(key, key, TOKENIZER.term_counts(text)) for key, text in texts.items())
     return index

@@ -9,7 +9,7 @@ DOCS = ["procurement-zh.docx", "pdflatex-outline.pdf", "category-level.docx"]
 
 
 @pytest.fixture
-def stored(corpus, settings):  # noqa: ANN001, ANN201
+def stored(corpus, settings):
     ingest(corpus(*DOCS), config=settings)
     return settings
 

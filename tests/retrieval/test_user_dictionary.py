@@ -6,12 +6,12 @@ from pipeline import ingest
 from pipeline.config import load_settings
 from pipeline.errors import ConfigError
 from pipeline.retrieval.lexical import LexicalIndex, lexical_index_path
-from tests.conftest import fake_settings
+from tests.helpers import fake_settings
 
 NAME = "苏州工业园区管理委员会"
 
 
-def _terms(settings) -> set[str]:  # noqa: ANN001
+def _terms(settings) -> set[str]:
     tokenizer = settings.retrieval.tokenizer()
     path = lexical_index_path(settings.store.path, "docs-fake")
     index = LexicalIndex(path, tokenizer_fingerprint=tokenizer.fingerprint)

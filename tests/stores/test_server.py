@@ -14,23 +14,23 @@ from pipeline import ingest, query
 from pipeline.cli import ingest_main, query_main
 from pipeline.config import RetrySettings, load_settings
 from pipeline.errors import ConfigError, StoreError, StoreUnavailableError
-from pipeline.ingest import Ingestor
-from pipeline.manifest import MANIFEST_NAME
+from pipeline.ingestor import Ingestor
+from pipeline.state.manifest import MANIFEST_NAME
 from pipeline.stores import ChromaServer, open_store
 from pipeline.stores.backends import is_transient
 from tests.chroma_server import free_port
-from tests.conftest import fake_settings
+from tests.helpers import fake_settings
 
 DOCS = ["pdflatex-outline.pdf", "category-level.docx", "procurement-zh.docx", "example-with-scripts.html"]
 
 
-def served(state: Path, url: str, prefix: str, **overrides):  # noqa: ANN003, ANN201
+def served(state: Path, url: str, prefix: str, **overrides):
     """Settings for the shared test server, with a collection prefix of the test's own."""
     settings = fake_settings(state, url=url, **overrides)
     return settings.model_copy(update={"store": settings.store.model_copy(update={"collection_prefix": prefix})})
 
 
-def _snapshot(settings) -> dict[str, tuple[dict, np.ndarray]]:  # noqa: ANN001
+def _snapshot(settings) -> dict[str, tuple[dict, np.ndarray]]:
     """id -> (metadata, vector) of everything in the collection."""
     ingestor = Ingestor(settings=settings)
     ingestor.warm_up()

@@ -4,46 +4,23 @@ the manifest only calls done what the server holds, and the re-run finishes the 
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import chromadb
 import pytest
 
-from pipeline.manifest import MANIFEST_NAME, Manifest
+from pipeline.state.manifest import MANIFEST_NAME, Manifest
 from tests.chroma_server import ChromaServerProcess
+from tests.helpers import hashing_config, run_ingest, write_notes
 
 pytestmark = pytest.mark.slow
 
 
-def _notes(folder: Path, count: int) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for n in range(count):
-        (folder / f"note-{n:03d}.txt").write_text(
-            "\n\n".join(f"Note {n}, paragraph {p}: the council approved budget line {n * p}." for p in range(6)),
-            encoding="utf-8",
-        )
-
-
-def _config(tmp_path: Path, name: str, store: str) -> Path:
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(
-        "default_model: fake\n"
-        "models:\n  fake: {kind: hashing, dimension: 64, max_seq_length: 48, batch_size: 8, call_batches: 2}\n"
-        f"store:\n  {store}\n  upsert_batch_size: 20\n"
-        # Give up quickly once the server is gone: the test waits for the failure.
-        "retry: {attempts: 2, initial_wait_s: 0.1, max_wait_s: 0.2}\n",
-        encoding="utf-8",
-    )
-    return path
-
-
-def _run(folder: Path, config: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", str(folder), "--config", str(config), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+def _outage_config(path: Path, store: dict) -> Path:
+    # Small batches; give up quickly once the server is gone: the test waits for the failure.
+    return hashing_config(
+        path, {**store, "upsert_batch_size": 20}, retry={"attempts": 2, "initial_wait_s": 0.1, "max_wait_s": 0.2}
     )
 
 
@@ -57,7 +34,7 @@ def _done(manifest: Path) -> int:
             return 0
 
 
-def _ids(client) -> set[str]:  # noqa: ANN001
+def _ids(client) -> set[str]:
     collection = client.get_collection("docs-fake")
     ids = collection.get(include=[])["ids"]
     assert len(ids) == len(set(ids)) == collection.count()
@@ -66,12 +43,12 @@ def _ids(client) -> set[str]:  # noqa: ANN001
 
 def test_a_server_that_goes_away_leaves_the_manifest_consistent_and_a_rerun_finishes(tmp_path) -> None:
     folder = tmp_path / "docs"
-    _notes(folder, 400)
+    write_notes(folder, 400)
     server = ChromaServerProcess(tmp_path / "chroma").start()
     try:
-        config = _config(tmp_path, "served", f"url: {server.url}\n  state_dir: {tmp_path / 'state'}")
+        config = _outage_config(tmp_path / "served.yaml", {"url": server.url, "state_dir": str(tmp_path / "state")})
         manifest_file = tmp_path / "state" / MANIFEST_NAME
-        process = _run(folder, config)
+        process = run_ingest(folder, config)
         deadline = time.monotonic() + 90
         while _done(manifest_file) < 20 and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -93,7 +70,7 @@ def test_a_server_that_goes_away_leaves_the_manifest_consistent_and_a_rerun_fini
         assert all(set(record.chunk_ids) <= stored for record in done)
         assert all(record.state in ("done", "writing") for record in records)
 
-        process = _run(folder, config)
+        process = run_ingest(folder, config)
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, err.decode()
         report = json.loads(out)
@@ -102,8 +79,8 @@ def test_a_server_that_goes_away_leaves_the_manifest_consistent_and_a_rerun_fini
     finally:
         server.stop()
 
-    clean = _config(tmp_path, "clean", f"path: {tmp_path / 'clean'}")
-    process = _run(folder, clean)
+    clean = _outage_config(tmp_path / "clean.yaml", {"path": str(tmp_path / "clean")})
+    process = run_ingest(folder, clean)
     process.communicate(timeout=300)
     assert process.returncode == 0
     assert resumed == _ids(chromadb.PersistentClient(path=str(tmp_path / "clean")))

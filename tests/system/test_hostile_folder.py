@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from pipeline.config import load_settings
-from pipeline.manifest import Manifest
 from pipeline.paths import path_text
+from pipeline.state.manifest import Manifest
 from tests import hostile_files
 
 pytestmark = pytest.mark.slow
