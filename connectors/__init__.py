@@ -26,14 +26,30 @@ CONNECTORS: dict[str, str] = {
     ".txt": "connectors.text:read_text",
     ".md": "connectors.text:read_markdown",
     ".markdown": "connectors.text:read_markdown",
+    # Spreadsheets, presentations and WPS Writer files go to a module that looks at the first
+    # bytes (OLE binary or zip package) and hands the file to the reader of what it really is.
+    ".xlsx": "connectors.spreadsheet:read_spreadsheet",
+    ".xls": "connectors.spreadsheet:read_spreadsheet",
+    ".et": "connectors.spreadsheet:read_spreadsheet",
+    ".pptx": "connectors.presentation:read_presentation",
+    ".ppt": "connectors.presentation:read_presentation",
+    ".dps": "connectors.presentation:read_presentation",
+    ".wps": "connectors.wps:read_wps",
+    ".ofd": "connectors.ofd:read_ofd",
+    # Pictures of text, read by OCR.
+    ".png": "connectors.images:read_image",
+    ".jpg": "connectors.images:read_image",
+    ".jpeg": "connectors.images:read_image",
+    ".tif": "connectors.images:read_image",
+    ".tiff": "connectors.images:read_image",
 }
 
 # Formats users often drop in the same folders, with what to do about them.
 _UNSUPPORTED_HINTS = {
     ".rtf": "RTF is not supported; save it as .docx",
     ".odt": "OpenDocument text is not supported; save it as .docx",
-    ".pptx": "PowerPoint files are not supported",
-    ".xlsx": "Excel files are not supported",
+    ".odp": "OpenDocument presentations are not supported; save it as .pptx",
+    ".ods": "OpenDocument spreadsheets are not supported; save it as .xlsx",
     ".epub": "EPUB is not supported",
 }
 

@@ -38,13 +38,16 @@ class ConnectorError(Exception):
 
 @dataclass(frozen=True)
 class Section:
-    """A run of text with one location: ``page`` is 1-based (PDF only), ``headings`` the heading path;
-    ``ocr`` marks text recognised from the page's image rather than read from its text layer."""
+    """A run of text with one location: ``page`` is 1-based (a PDF or OFD page, a slide, an image
+    frame), ``headings`` the heading path; ``ocr`` marks text recognised from the page's image
+    rather than read from its text layer; ``table`` marks a table rendered as Markdown (a header
+    row, then one line per row)."""
 
     text: str
     page: int | None = None
     headings: tuple[str, ...] = ()
     ocr: bool = False
+    table: bool = False
 
 
 @dataclass
@@ -62,6 +65,9 @@ class Document:
     # Pages read by OCR, and the seconds OCR took.
     pages_ocr: int = 0
     ocr_seconds: float = 0.0
+    # Pages whose text layer decoded to the wrong characters (connectors/garbled.py); they were
+    # read again by PDFium or by OCR when either did better, and keep their text otherwise.
+    pages_garbled: int = 0
     extra: dict[str, str | int] = field(default_factory=dict)
 
     @property
@@ -86,6 +92,14 @@ class SectionBuilder:
 
     def add_line(self, line: str) -> None:
         self._parts.append(line + "\n")
+
+    def add_table(self, markdown: str) -> None:
+        """A table as a section of its own, under the open headings, so that a chunk never
+        holds half a table and half a paragraph."""
+        self.flush()
+        if markdown.strip():
+            headings = tuple(h for _, h in self._headings)
+            self.sections.append(Section(text=markdown, headings=headings, table=True))
 
     def heading(self, level: int, title: str) -> None:
         self.flush()

@@ -1,4 +1,5 @@
-"""Word files (.docx): paragraphs and tables in reading order, split at headings."""
+"""Word files (.docx): paragraphs and tables in reading order, split at headings; each table is a
+Markdown table in a section of its own (``Section.table``)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,23 @@ import codecs
 import re
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import docx
-from docx.blkcntnr import BlockItemContainer
 from docx.document import Document as DocxDocument
+from docx.exceptions import InvalidXmlError
 from docx.opc.exceptions import OpcError
 from docx.oxml.ns import qn
+from docx.oxml.table import CT_Tbl
 from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.text.paragraph import Paragraph
 from lxml.etree import XMLSyntaxError
 
 from connectors.base import ConnectorError, Document, ErrorCategory, Section, SectionBuilder
 from connectors.options import ReadOptions
+from connectors.tables import markdown_table
 
 # Built-in heading styles are "Heading 1".."Heading 9"; "Title" sits above them all.
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
@@ -37,33 +41,92 @@ def _heading_level(paragraph: Paragraph) -> int | None:
 
 
 def _cell_text(cell: BaseOxmlElement) -> str:
-    return " ".join("".join(t.text or "" for t in cell.iter(qn("w:t"))).split())
+    """All text of a cell on one line, nested tables and content controls included."""
+    paragraphs = ("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in cell.iter(qn("w:p")))
+    return " ".join(" ".join(paragraphs).split())
 
 
-def _table_rows(table: BaseOxmlElement) -> list[str]:
-    """One line per row, cells joined by ' | '.
+# Word allows 63 columns; a larger span or offset in the XML is hostile or broken.
+_MAX_GRID_COLUMNS = 63
 
-    Rows are read from the XML rather than through ``Table.rows``, whose grid logic
-    raises on tables with inconsistent column spans that Word itself opens fine.
+
+def _table_grid(table: CT_Tbl) -> list[list[str]]:
+    """The table as rows of cell texts on its layout grid. A cell merged down several rows is
+    repeated in each of them, so every row of the Markdown table reads on its own (a chunk may
+    hold only some rows); a cell merged across columns is written once, in its first column,
+    the others left empty: forms merge labels across many columns for layout, and repeating
+    them would fill every row with copies.
+
+    Rows are read from the XML rather than through ``Table.rows``, whose grid logic raises on
+    tables with inconsistent column spans that Word itself opens fine; only direct rows are read,
+    so a nested table stays inside its cell's text instead of adding rows to this one.
     """
+    grid: list[list[str]] = []
+    above: dict[int, str] = {}  # grid column -> the text of the cell last seen there
+    for tr in table.tr_lst:
+        row = [""] * min(tr.grid_before, _MAX_GRID_COLUMNS)
+        for tc in tr.tc_lst:
+            column = len(row)
+            # A cell that continues a vertical merge holds no text of its own.
+            text = above.get(column, "") if tc.vMerge == "continue" else _cell_text(tc)
+            span = max(1, min(tc.grid_span, _MAX_GRID_COLUMNS - column))
+            cells = [text] + [""] * (span - 1)
+            above.update(zip(range(column, column + span), cells))
+            row.extend(cells)
+        grid.append(row)
+    return grid
+
+
+def _table_rows(table: CT_Tbl) -> list[str]:
+    """One line per row, cells joined by ' | ': the fallback for a table whose grid attributes
+    cannot be read, or that is too small to be a table (a one-cell text box)."""
     rows = []
-    for row in table.iter(qn("w:tr")):
-        cells = [text for cell in row.iterchildren(qn("w:tc")) if (text := _cell_text(cell))]
+    for tr in table.tr_lst:
+        cells = [text for tc in tr.tc_lst if (text := _cell_text(tc))]
         if cells:
             rows.append(" | ".join(cells))
     return rows
 
 
-def _blocks(container: BaseOxmlElement, body: BlockItemContainer) -> Iterator[Paragraph | list[str]]:
-    """Paragraphs and tables in reading order, including those inside content controls."""
+@dataclass(frozen=True)
+class _Table:
+    """A table block: its Markdown, or the lines of one that is not a real table."""
+
+    markdown: str
+    lines: list[str]
+
+
+def _table_block(table: CT_Tbl) -> _Table:
+    """A Word table as a Markdown table, or as plain lines when it is not really one."""
+    try:
+        grid = _table_grid(table)
+    except (ValueError, TypeError, InvalidXmlError):
+        return _Table(markdown="", lines=_table_rows(table))
+    filled = [row for row in grid if any(cell.strip() for cell in row)]
+    columns = {index for row in filled for index, cell in enumerate(row) if cell.strip()}
+    if len(filled) < 2 or len(columns) < 2:
+        # A one-row or one-column table is a frame around text (a boxed note, a letterhead).
+        return _Table(markdown="", lines=_table_rows(table))
+    markdown = markdown_table(grid)
+    if "\n| ---" not in markdown:
+        # No row holds two values: Markdown would make every row a title line.
+        return _Table(markdown="", lines=_table_rows(table))
+    return _Table(markdown=markdown, lines=[])
+
+
+def _blocks(container: BaseOxmlElement, document: DocxDocument) -> Iterator[Paragraph | _Table]:
+    """Paragraphs and tables in reading order, including those inside content controls.
+
+    The parent of each paragraph is the document itself (python-docx's public object that
+    provides the part, so paragraph styles resolve)."""
     for child in container.iterchildren():
         if child.tag == qn("w:p"):
-            yield Paragraph(child, body)
+            yield Paragraph(child, document)
         elif child.tag == qn("w:tbl"):
-            yield _table_rows(child)
+            yield _table_block(child)
         elif child.tag == qn("w:sdt"):
             for content in child.iterchildren(qn("w:sdtContent")):
-                yield from _blocks(content, body)
+                yield from _blocks(content, document)
 
 
 def _header_footer_text(document: DocxDocument) -> list[str]:
@@ -170,10 +233,12 @@ def read_docx(path: Path, options: ReadOptions) -> Document:
 
 def _sections(document: DocxDocument) -> list[Section]:
     builder = SectionBuilder()
-    for block in _blocks(document.element.body, document._body):
-        if isinstance(block, list):
-            for row in block:
-                builder.add_line(row)
+    for block in _blocks(document.element.body, document):
+        if isinstance(block, _Table):
+            if block.markdown:
+                builder.add_table(block.markdown)
+            for line in block.lines:
+                builder.add_line(line)
             continue
         level = _heading_level(block)
         title = " ".join(block.text.split())

@@ -75,7 +75,9 @@ class TextBox:
         return (self.top + self.bottom) / 2
 
 
-def _join(left: str, right: str) -> str:
+def join_words(left: str, right: str) -> str:
+    """Two runs of text joined by a space, or without one between two Chinese or Japanese
+    characters (which are written without spaces)."""
     if not left or not right:
         return left + right
     if _NO_SPACE.match(left[-1]) and _NO_SPACE.match(right[0]):
@@ -103,7 +105,7 @@ def layout_text(boxes: Sequence[TextBox]) -> str:
     for row in rows:
         line = ""
         for box in sorted(row, key=lambda b: b.left):
-            line = _join(line, box.text.strip())
+            line = join_words(line, box.text.strip())
         top = min(b.top for b in row)
         if previous_bottom is not None:
             parts.append("\n\n" if top - previous_bottom > line_height else "\n")

@@ -29,6 +29,18 @@ class ReadOptions:
     ocr_dpi: int = 200
     ocr_max_pixels: int = 8_000_000
     ocr_threads: int = 1
+    # A page whose text layer decodes to the wrong characters (connectors/garbled.py) and that
+    # PDFium cannot read better either is read by OCR too (when ocr is on).
+    ocr_garbled: bool = True
+    # Ruled tables in PDF pages become Markdown table sections (connectors/pdf_tables.py). It
+    # costs pdfminer's reading of each page that draws enough lines for a table, about 0.1 s a
+    # page (figures in docs/formats.md); off, such pages keep pypdf's text, cells as loose lines.
+    pdf_tables: bool = True
     # A PDF with more pages is refused (too_large) before any page is read: a page tree can list
     # one page a hundred thousand times in a few hundred KB.
     max_pages: int = 5000
+    # Spreadsheets (.xlsx, .xls, .et): rows read per sheet and columns read per row. A sheet can
+    # declare a million rows of 16,384 columns; past these limits the rest is not read, and the
+    # document says so (Document.extra "sheets_truncated" and a log warning).
+    max_sheet_rows: int = 20_000
+    max_sheet_columns: int = 256

@@ -1,18 +1,26 @@
-"""PDF files, read page by page with pypdf so every chunk keeps its page number; pages without
-a text layer are read by OCR (connectors/ocr.py) when ``ReadOptions.ocr`` is on."""
+"""PDF files, read page by page with pypdf so every chunk keeps its page number.
+
+Three kinds of page get more than pypdf's text: a page without a text layer is read by OCR
+(connectors/ocr.py) when ``ReadOptions.ocr`` is on; a page whose text layer decodes to the wrong
+characters (connectors/garbled.py) is read again by PDFium, and by OCR when PDFium does no better;
+a page with ruled tables gets them as Markdown tables (connectors/pdf_tables.py) when
+``ReadOptions.pdf_tables`` is on.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import FileNotDecryptedError, LimitReachedError, PyPdfError
 
-from connectors import ocr
+from connectors import garbled, ocr
 from connectors.base import ConnectorError, Document, ErrorCategory, Section
 from connectors.options import ReadOptions
 from connectors.pdf_render import PageImages
+from connectors.pdf_tables import MIN_TABLE_SEGMENTS, PdfTables
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +73,12 @@ def merge_pdf_parts(path: Path, parts: list[Document]) -> Document:
         path=path, file_type="pdf", sections=sections, title=first.title, author=first.author,
         pages=first.pages, pages_without_text=sum(part.pages_without_text for part in parts),
         pages_ocr=sum(part.pages_ocr for part in parts), ocr_seconds=sum(part.ocr_seconds for part in parts),
+        pages_garbled=sum(part.pages_garbled for part in parts),
     )
-    unreadable = sum(int(part.extra.get("pages_unreadable", 0)) for part in parts)
-    if unreadable:
-        document.extra["pages_unreadable"] = unreadable
+    for key in ("pages_unreadable", "pages_text_pdfium"):
+        total = sum(int(part.extra.get(key, 0)) for part in parts)
+        if total:
+            document.extra[key] = total
     return document
 
 
@@ -98,9 +108,9 @@ _RETRY_MIN_DPI = 72  # a second look at half resolution only when that is still 
 class _PageOcr:
     """Decides which pages need OCR and reads them, for one document."""
 
-    def __init__(self, path: Path, password: str | None, options: ReadOptions) -> None:
+    def __init__(self, path: Path, images: PageImages, options: ReadOptions) -> None:
         self.path, self.options = path, options
-        self.images = PageImages(path, password)
+        self.images = images
         self.stats = ocr.OcrStats()
         self.tried = False
         self.unavailable: str | None = None
@@ -172,42 +182,31 @@ def read_pdf(path: Path, options: ReadOptions, pages: range | None = None) -> Do
     without_text = 0
     unreadable = 0
     numbers = range(page_count) if pages is None else range(max(pages.start, 0), min(pages.stop, page_count))
-    page_ocr = _PageOcr(path, password, options) if options.ocr and numbers else None
-    for number in numbers:
-        bomb = False
-        try:
-            text = reader_pages[number].extract_text() or ""
-        except FileNotDecryptedError as error:
-            raise ConnectorError(path, ErrorCategory.ENCRYPTED, str(error)) from error
-        except Exception as error:  # noqa: BLE001 - pypdf raises many types on one broken page
-            # One broken page should not cost the rest of the document.
-            log.warning("%s: page %d unreadable: %s", path, number + 1, error)
-            unreadable += 1
-            text = ""
-            # pypdf stops inflating a stream at its limit; the renderer would not, and a
-            # decompression bomb would take the worker (and the pages after it) down.
-            bomb = isinstance(error, LimitReachedError) or isinstance(error.__cause__, LimitReachedError)
-        section = Section(text=text, page=number + 1)
-        if page_ocr is not None and not bomb and page_ocr.needs_ocr(number, text):
-            section = page_ocr.read(number, text) or section
-        if section.text.strip():
-            sections.append(section)
-        else:
-            without_text += 1
-    if page_ocr is not None:
-        page_ocr.images.close()
+    page_reader = _PageReader(path, password, options)
+    try:
+        for number in numbers:
+            text_page, text, bomb = _page_text(reader_pages, number, path)
+            unreadable += text_page is None
+            page_sections = [section for section in page_reader.read(number, text_page, text, bomb) if section.text.strip()]
+            sections.extend(page_sections)
+            without_text += not page_sections
+    finally:
+        page_reader.close()
 
     if page_count == 0:
         raise ConnectorError(path, ErrorCategory.EMPTY, "PDF has no pages")
+    page_ocr = page_reader.ocr
     if not sections and pages is None:
         raise _no_text(path, page_count, reader.is_encrypted, page_ocr is not None and page_ocr.tried)
     title, author = _metadata(reader)
     document = Document(
         path=path, file_type="pdf", sections=sections, title=title, author=author,
-        pages=page_count, pages_without_text=without_text,
+        pages=page_count, pages_without_text=without_text, pages_garbled=page_reader.garbled,
     )
     if unreadable:
         document.extra["pages_unreadable"] = unreadable
+    if page_reader.pdfium_text:
+        document.extra["pages_text_pdfium"] = page_reader.pdfium_text
     if page_ocr is not None:
         document.pages_ocr, document.ocr_seconds = page_ocr.stats.pages, page_ocr.stats.seconds
         if page_ocr.tried:
@@ -215,3 +214,88 @@ def read_pdf(path: Path, options: ReadOptions, pages: range | None = None) -> Do
     if reader.is_encrypted:
         document.extra["encrypted"] = 1
     return document
+
+
+def _page_text(reader_pages: Any, number: int, path: Path) -> tuple[Any | None, str, bool]:
+    """pypdf's page and its text, and whether reading it hit a decompression bomb; the page is
+    None when it is unreadable (it then counts as a page without text)."""
+    try:
+        page = reader_pages[number]
+        return page, page.extract_text() or "", False
+    except FileNotDecryptedError as error:
+        raise ConnectorError(path, ErrorCategory.ENCRYPTED, str(error)) from error
+    except Exception as error:  # noqa: BLE001 - pypdf raises many types on one broken page
+        # One broken page should not cost the rest of the document.
+        log.warning("%s: page %d unreadable: %s", path, number + 1, error)
+        # pypdf stops inflating a stream at its limit; the renderer would not, and a
+        # decompression bomb would take the worker (and the pages after it) down.
+        bomb = isinstance(error, LimitReachedError) or isinstance(error.__cause__, LimitReachedError)
+        return None, "", bomb
+
+
+class _PageReader:
+    """Turns one page's pypdf text into its sections, with OCR, a second reading of a garbled
+    layer and tables as the options allow; counts what it did for the document."""
+
+    def __init__(self, path: Path, password: str | None, options: ReadOptions) -> None:
+        self.path, self.options = path, options
+        self.images = PageImages(path, password)
+        self.ocr = _PageOcr(path, self.images, options) if options.ocr else None
+        self.tables = PdfTables(path, password) if options.pdf_tables else None
+        self.garbled = 0  # pages whose text layer was garbled
+        self.pdfium_text = 0  # of those, pages whose text PDFium read well
+
+    def read(self, index: int, text_page: Any | None, text: str, bomb: bool) -> list[Section]:
+        """The sections of page ``index``: ``text`` is pypdf's text of ``text_page`` (None when
+        pypdf could not read the page)."""
+        page = index + 1
+        if bomb:  # neither the renderer nor pdfminer may touch this page
+            return [Section(text=text, page=page)]
+        # Garbled first: a short garbled layer would otherwise go to OCR as a near-empty page,
+        # and OCR's text would have to beat the garbage's length to be kept.
+        if garbled.is_garbled(text):
+            self.garbled += 1
+            return [self._reread(index, text)]
+        if self.ocr is not None and self.ocr.needs_ocr(index, text):
+            return [self.ocr.read(index, text) or Section(text=text, page=page)]
+        tables = self._tables(index, text_page) if text_page is not None else None
+        return tables or [Section(text=text, page=page)]
+
+    def _reread(self, index: int, text: str) -> Section:
+        """A garbled page read again: by PDFium when its text reads well, else by OCR when that
+        finds any text; the garbled text is kept when neither does (a false alarm must not cost
+        a page's text)."""
+        try:
+            second = self.images.text(index)
+        except Exception as error:  # noqa: BLE001 - PDFium may refuse a file pypdf reads
+            log.warning("%s: PDFium cannot read the text of page %d: %s", self.path, index + 1, error)
+            second = ""
+        if garbled.reads_well(second) and not garbled.same_reading(text, second):
+            self.pdfium_text += 1
+            return Section(text=second, page=index + 1)
+        if self.ocr is not None and self.options.ocr_garbled:
+            found = self.ocr.read(index, "")
+            if found is not None:
+                return found
+        return Section(text=text, page=index + 1)
+
+    def _tables(self, index: int, text_page: Any) -> list[Section] | None:
+        """The page as text and Markdown tables, or None when it has no table (or the table
+        finder fails: tables are a gain, and a failure costs their structure, not the page)."""
+        if self.tables is None:
+            return None
+        try:
+            if self.images.path_segments(index, MIN_TABLE_SEGMENTS) < MIN_TABLE_SEGMENTS:
+                return None
+            return self.tables.page_sections(index, text_page)
+        except MemoryError:
+            raise
+        except Exception as error:  # noqa: BLE001 - pdfminer raises many types on odd pages
+            log.warning("%s: tables of page %d not read: %s", self.path, index + 1, error)
+            return None
+
+    def close(self) -> None:
+        self.images.close()
+        if self.tables is not None:
+            self.tables.close()
+

@@ -1,4 +1,6 @@
-"""PDF pages as pictures, for OCR: how much of a page images cover, and the page rendered.
+"""PDF pages through PDFium, for what pypdf cannot do: how much of a page images cover and the
+page rendered (for OCR), whether it draws any lines (for the table finder), and a second reading
+of its text layer (for a page whose text pypdf decodes to the wrong characters).
 
 pypdf reads the text layer but cannot draw a page; PDFium (pypdfium2) can, in native code,
 without a browser or Ghostscript. The document is opened on the first page that needs it.
@@ -44,6 +46,28 @@ class PageImages:
             left, bottom, right, top = image.get_bounds()
             covered += max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
         return min(covered / (width * height), 1.0)
+
+    def path_segments(self, index: int, enough: int) -> int:
+        """How many segments the page's vector paths (lines, rectangles, curves) have, in form
+        objects too, counted up to ``enough``: a ruled table is drawn with them, and a page
+        with too few cannot hold one."""
+        import pypdfium2.raw as pdfium_c
+
+        count = 0
+        for path in self._open()[index].get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=3):
+            count += max(pdfium_c.FPDFPath_CountSegments(path.raw), 0)
+            if count >= enough:
+                break
+        return count
+
+    def text(self, index: int) -> str:
+        """The page's text layer as PDFium decodes it (its own font and encoding code, which
+        gets some fonts right that pypdf does not)."""
+        textpage = self._open()[index].get_textpage()
+        try:
+            return textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
+        finally:
+            textpage.close()
 
     def render(self, index: int, dpi: int, max_pixels: int) -> Any | None:
         """The page as an RGB PIL image at ``dpi``, scaled down to at most ``max_pixels``;

@@ -90,6 +90,8 @@ def _print_summary(report: RunReport) -> None:
     )
     if report.pages_ocr:
         print(f"OCR: {report.pages_ocr} pages in {report.ocr_seconds:.1f} s (in the parse workers)")
+    if report.pages_garbled:
+        print(f"garbled text layers: {report.pages_garbled} pages (read by OCR where it did better)")
     if report.interrupted:
         print("interrupted: every file written so far is complete; run the same command again to resume")
     if not report.errors:

@@ -51,6 +51,8 @@ class Chunk:
     # The language of the chunk's script (pipeline.language): a by-language model embeds each
     # chunk with the model for it, and a query is compared only with chunks of its own model.
     language: str = ""
+    # A table (Markdown), or rows of one under its repeated header row.
+    table: bool = False
 
     # Cached: the ingest loop and the store each ask for ids and hashes several times.
     # (cached_property writes to the instance __dict__, which a frozen dataclass allows.)
@@ -82,6 +84,8 @@ class Chunk:
             meta["ocr"] = True
         if self.language:
             meta["language"] = self.language
+        if self.table:
+            meta["table"] = True
         return meta
 
 
@@ -139,6 +143,8 @@ class RunReport:
     # Pages read by OCR (no text layer, or mostly image), and the seconds OCR took in the workers.
     pages_ocr: int = 0
     ocr_seconds: float = 0.0
+    # Pages whose text layer was garbled (CID codes, private-use or replacement characters...).
+    pages_garbled: int = 0
     seconds: float = 0.0
     # Stopped early by Ctrl-C: what was written is complete; running again resumes.
     interrupted: bool = False
@@ -181,6 +187,8 @@ class PreparedFile:
     pages_without_text: int = 0
     pages_ocr: int = 0
     ocr_seconds: float = 0.0
+    # Pages whose text layer decoded to the wrong characters (read again by OCR where it did better).
+    pages_garbled: int = 0
     error: FileError | None = None
     # The file as it was read, for the manifest: a later change shows up as a difference.
     identity: FileIdentity | None = None

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 SEPARATORS = [
     "\n\n", "\n", "。", "！", "？", "!", "?", ". ", "；", ";", "，", ",", "、", " ", "",
 ]
+_SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 _WORD_CHAR = re.compile(rf"[0-9A-Za-z{CJK_RANGES}]|[^\W_]")
 
 
@@ -41,6 +42,8 @@ class _Block:
     headings: tuple[str, ...]
     # (offset in the document's cleaned text, page, read by OCR) for each section in the block.
     pages: tuple[tuple[int, int | None, bool], ...]
+    # One Markdown table: cut between rows, never inside one, its header row repeated.
+    table: bool = False
 
 
 def _blocks(sections: list[Section]) -> list[_Block]:
@@ -55,10 +58,10 @@ def _blocks(sections: list[Section]) -> list[_Block]:
             pages.append((position, section.page, section.ocr))
             position += len(section.text) + 2
         text = "\n\n".join(section.text for section in group)
-        blocks.append(_Block(group_start, text, group[0].headings, tuple(pages)))
+        blocks.append(_Block(group_start, text, group[0].headings, tuple(pages), table=group[0].table))
 
     for section in sections:
-        if group and section.headings != group[0].headings:
+        if group and (section.headings != group[0].headings or section.table or group[0].table):
             close()
             group, group_start = [], offset
         group.append(section)
@@ -89,6 +92,7 @@ class Chunker:
         settings: ChunkingSettings,
     ) -> None:
         size = min(settings.chunk_tokens or max_tokens, max_tokens)
+        self.size = size
         if settings.overlap_tokens >= size:
             raise ConfigError(
                 f"chunking.overlap_tokens ({settings.overlap_tokens}) must be below the chunk size ({size} tokens)"
@@ -162,6 +166,40 @@ class Chunker:
             merged.append((local, piece))
         return merged
 
+    def _table_pieces(self, text: str) -> list[tuple[int, str, int]]:
+        """(offset, piece, length in the text) of a Markdown table: whole when it fits, else runs of rows that fit,
+        each under the table's header row (and separator row), so every piece says what its
+        columns are. A row too long for a chunk on its own is cut like prose."""
+        if self.count_tokens(text) <= self.size:
+            return [(0, text, len(text))]
+        lines = text.split("\n")
+        # The header: a title line or two before the table, if any, its first row and separator.
+        first_row = next((i for i, line in enumerate(lines) if line.startswith("|")), 0)
+        head = first_row + (2 if first_row + 1 < len(lines) and _SEPARATOR_ROW.match(lines[first_row + 1]) else 1)
+        header = "\n".join(lines[:head])
+        budget = self.size - self.count_tokens(header) - 1
+        pieces: list[tuple[int, str]] = []
+        rows: list[str] = []
+        used, offset, start = 0, len(header) + 1, len(header) + 1
+        for line in lines[head:]:
+            tokens = self.count_tokens(line) + 1
+            if rows and used + tokens > budget:
+                pieces.append((start, "\n".join([header, *rows])))
+                rows, used, start = [], 0, offset
+            rows.append(line)
+            used += tokens
+            offset += len(line) + 1
+        if rows:
+            pieces.append((start, "\n".join([header, *rows])))
+        fitted: list[tuple[int, str, int]] = []
+        for start, piece in pieces:
+            length = len(piece) - len(header) - 1  # the rows' own span; the header is repeated
+            if self.count_tokens(piece) <= self.max_tokens:
+                fitted.append((start, piece, length))
+            else:  # one row longer than a chunk (a cell of prose): cut as text
+                fitted.extend((start, part, length) for part in self._split(piece))
+        return fitted
+
     def chunk(self, document: Document, sections: list[Section]) -> list[Chunk]:
         """Chunks in reading order; a text repeated within the document is kept once."""
         source = path_text(document.path)
@@ -169,7 +207,11 @@ class Chunker:
         chunks: list[Chunk] = []
         seen: set[str] = set()
         for block in _blocks(sections):
-            for local, piece in self._located_pieces(block.text):
+            if block.table:
+                pieces = self._table_pieces(block.text)
+            else:
+                pieces = [(local, piece, len(piece)) for local, piece in self._located_pieces(block.text)]
+            for local, piece, length in pieces:
                 if piece in seen or not self._is_content(piece):
                     continue
                 seen.add(piece)
@@ -182,13 +224,14 @@ class Chunker:
                         text=piece,
                         chunk_index=len(chunks),
                         start=block.start + local,
-                        end=block.start + local + len(piece),
+                        end=block.start + local + length,
                         tokens=self.count_tokens(piece),
                         page=page,
                         headings=block.headings,
                         title=valid_unicode(document.title),
                         ocr=ocr,
                         language=detect_language(piece),
+                        table=block.table,
                     )
                 )
         return chunks

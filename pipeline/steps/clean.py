@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import replace
 
 from connectors import Document, Section
 from pipeline.config import CleaningSettings
@@ -81,7 +82,11 @@ def valid_unicode(text: str) -> str:
 
 
 def clean_sections(document: Document, settings: CleaningSettings) -> list[Section]:
-    """The document's sections with cleaned text; sections left empty are dropped."""
+    """The document's sections with cleaned text; sections left empty are dropped.
+
+    A table (``Section.table``, Markdown) keeps its lines: PDF line unwrapping would join its
+    rows, and a header row repeated on every page of a long table is not a running header.
+    """
     texts = [valid_unicode(section.text) for section in document.sections]
     if settings.fix_mojibake:
         # UTF-8 read as cp1252 and saved again ("â€™" for "’") is common in real files.
@@ -90,15 +95,17 @@ def clean_sections(document: Document, settings: CleaningSettings) -> list[Secti
         texts = [ftfy.fix_encoding(text) for text in texts]
     texts = [unicodedata.normalize("NFKC", text) for text in texts]
     if document.file_type == "pdf" and settings.remove_repeated_lines:
-        texts = remove_repeated_lines(texts, settings.repeated_line_min_share)
+        prose = [i for i, section in enumerate(document.sections) if not section.table]
+        for i, text in zip(prose, remove_repeated_lines([texts[i] for i in prose], settings.repeated_line_min_share)):
+            texts[i] = text
     cleaned = []
     for section, text in zip(document.sections, texts):
         text = normalize_text(text)
-        if document.file_type == "pdf":
+        if document.file_type == "pdf" and not section.table:
             text = unwrap_pdf_lines(text)
         if text:
             headings = tuple(valid_unicode(heading) for heading in section.headings)
-            cleaned.append(Section(text=text, page=section.page, headings=headings, ocr=section.ocr))
+            cleaned.append(replace(section, text=text, headings=headings))
     return cleaned
 
 

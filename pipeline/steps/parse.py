@@ -18,6 +18,7 @@ from pipeline.records import FileError, FileIdentity, PreparedFile
 from pipeline.retrieval.tokens import Tokenizer
 from pipeline.steps.chunk import Chunker
 from pipeline.steps.clean import clean_sections
+from pipeline.steps.structure import follow_structure
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class FilePreparer:
         try:
             document = read()
             sections = clean_sections(document, self.cleaning)
+            if self.chunking.follow_structure:
+                sections = follow_structure(sections)
             chunks = (chunker or self.chunker()).chunk(document, sections)
         except ConnectorError as error:
             return PreparedFile(path, error=FileError(path_text(path), error.category.value, error.message))
@@ -81,7 +84,8 @@ class FilePreparer:
         terms = [self.tokenizer.term_counts(chunk.text) for chunk in chunks] if self.tokenizer else []
         return PreparedFile(
             path, chunks=chunks, terms=terms, pages_without_text=document.pages_without_text,
-            pages_ocr=document.pages_ocr, ocr_seconds=document.ocr_seconds, identity=identity,
+            pages_ocr=document.pages_ocr, ocr_seconds=document.ocr_seconds, pages_garbled=document.pages_garbled,
+            identity=identity,
         )
 
 

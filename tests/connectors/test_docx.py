@@ -13,10 +13,34 @@ def test_headings_become_a_heading_path(fixtures: Path) -> None:
     assert ("Another Heading 1",) in paths
 
 
-def test_tables_are_rows_of_cells(fixtures: Path) -> None:
+def test_a_table_is_a_markdown_table_in_a_section_of_its_own(fixtures: Path) -> None:
     document = read_document(fixtures / "docx-tables.docx")
-    lines = [line for section in document.sections for line in section.text.splitlines()]
-    assert any(" | " in line for line in lines)
+    tables = [section.text for section in document.sections if section.table]
+    assert len(tables) == 3
+    assert tables[0].splitlines() == [
+        "| Header Col 1 | Header Col 2 |",
+        "| --- | --- |",
+        "| Lorem ipsum | A link example |",
+    ]
+    # A nested table stays inside its cell's text instead of adding rows to the outer table.
+    assert tables[1].splitlines()[2] == "| d | e f g&t h | i |"
+    assert not any("Header Col 1" in section.text for section in document.sections if not section.table)
+
+
+def test_merged_cells_repeat_down_and_are_written_once_across(fixtures: Path) -> None:
+    document = read_document(fixtures / "docx-tables.docx")
+    merged = [section.text for section in document.sections if section.table][2]
+    # Word: a (merged down two rows) | b (merged across two columns); c | d (merged down); e (across).
+    assert merged.splitlines() == ["| a | b |  |", "| --- | --- | --- |", "| a | c | d |", "| e |  | d |"]
+
+
+def test_chinese_tables_keep_their_headers_and_headings(fixtures: Path) -> None:
+    document = read_document(fixtures / "procurement-zh.docx")
+    first = next(section for section in document.sections if section.table)
+    assert first.text.splitlines()[0] == "| 序号 | 项目名称 | 服务期限 | 预算金额 |"
+    assert "| 1 | 歌山镇农贸市场经营管理权项目 | 二年 | 35万元/年 |" in first.text
+    under_heading = [section for section in document.sections if section.table and section.headings]
+    assert under_heading and under_heading[0].headings[0]
 
 
 def test_chinese_word_file_keeps_its_text(fixtures: Path) -> None:

@@ -1,4 +1,4 @@
-"""OCR's text layout, without the engine (the engine runs in tests/pipeline/test_ocr_ingest.py,
+"""OCR's text layout, without the engine (the engine runs in tests/test_ocr_ingest.py,
 in parse workers as in a real run)."""
 
 from pathlib import Path

@@ -136,3 +136,41 @@ def test_a_heading_before_a_long_paragraph_stays_with_its_text() -> None:
     text = cleaned_text([section])
     assert all(text[chunk.start : chunk.end] == chunk.text for chunk in chunks)
     assert all(chunk.tokens <= 40 for chunk in chunks)
+
+
+TABLE = "\n".join(
+    ["| 项目 | 预算金额(万元) | 年度 |", "| --- | --- | --- |"]
+    + [f"| 道路维修第{n}标段 | {100 + n} | 2024 |" for n in range(40)]
+)
+
+
+def test_a_table_that_fits_is_one_chunk_marked_as_a_table() -> None:
+    small = "\n".join(TABLE.split("\n")[:5])
+    document = _doc(Section("说明文字在表格之前，介绍本次采购。"), Section(small, table=True), Section("表格之后的文字。"))
+    chunks = _chunker(max_tokens=200).chunk(document, clean_sections(document, CleaningSettings()))
+    tables = [chunk for chunk in chunks if chunk.table]
+    assert [chunk.text for chunk in tables] == [small]
+    assert tables[0].metadata()["table"] is True
+    assert all("|" not in chunk.text for chunk in chunks if not chunk.table)  # prose and table never share a chunk
+
+
+def test_a_long_table_is_cut_between_rows_with_its_header_in_every_piece() -> None:
+    document = _doc(Section(TABLE, table=True), file_type="pdf")  # a PDF: line unwrapping must spare it
+    chunker = _chunker(max_tokens=60)
+    chunks = chunker.chunk(document, clean_sections(document, CleaningSettings()))
+    header = "\n".join(TABLE.split("\n")[:2])
+    assert len(chunks) > 3 and all(chunk.table and chunk.text.startswith(header + "\n") for chunk in chunks)
+    assert all(chunk.tokens <= 60 for chunk in chunks)
+    rows = [row for chunk in chunks for row in chunk.text.split("\n")[2:]]
+    assert rows == TABLE.split("\n")[2:]  # every row once, in order, none cut
+    text = cleaned_text(clean_sections(document, CleaningSettings()))
+    assert all(text[chunk.start : chunk.end] in TABLE for chunk in chunks)
+
+
+def test_a_titled_table_repeats_its_title_and_header_row_in_every_piece() -> None:
+    titled = "表1 道路维修预算\n\n" + TABLE
+    document = _doc(Section(titled, table=True))
+    chunks = _chunker(max_tokens=60).chunk(document, clean_sections(document, CleaningSettings()))
+    cleaned_header = "\n".join(clean_sections(document, CleaningSettings())[0].text.split("\n")[:4])
+    assert len(chunks) > 3 and all(chunk.text.startswith(cleaned_header + "\n") for chunk in chunks)
+    assert cleaned_header.endswith("| --- | --- | --- |")

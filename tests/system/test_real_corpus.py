@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import ingest
+from pipeline import Ingestor, ingest
 from pipeline.records import FileError
 from pipeline.steps.walk import walk_files
 from tests.helpers import fake_settings
@@ -67,3 +67,16 @@ def test_every_real_file_is_ingested_or_reported_with_a_category(tmp_path) -> No
     # Legacy Word files are read (one of them is really a .docx), and scans with text on them are OCR'd.
     assert not failed & set(DOC_FILES) and not failed & set(SCANS_WITH_TEXT)
     assert report.pages_ocr >= len(SCANS_WITH_TEXT) and report.ocr_seconds > 0
+    # The archives' formats: every OFD, spreadsheet, slide deck, table PDF, garbled PDF and scanned
+    # image of gov-formats/ is read; garbled text layers are found and tables kept as tables.
+    assert not {path for path in failed if path.startswith("gov-formats/")}
+    assert report.pages_garbled >= 30
+    tables = Ingestor(settings=settings).store.collection.get(where={"table": True}, include=["metadatas"])
+    table_files = {meta["source"] for meta in tables["metadatas"]}
+    assert len(table_files) >= 10
+    # The figures docs/formats.md gives for the corpus.
+    print(json.dumps({
+        "files_seen": report.files_seen, "files_ingested": report.files_ingested, **report.error_counts(),
+        "pages_ocr": report.pages_ocr, "pages_garbled": report.pages_garbled, "table_chunks": len(tables["ids"]),
+        "files_with_tables": len(table_files), "seconds": round(report.seconds),
+    }))
