@@ -1,7 +1,7 @@
 """BM25 with each Chinese tokenisation on BEIR folders: MAP@10, nDCG@10, hit@1, and speed.
 
-The scores are the product's own: pipeline.retrieval's Tokenizer and LexicalIndex (in memory,
-the default k1 and b) and pipeline.evaluation.metrics, as ``ingest-eval --mode beir`` scores
+The scores are the product's own: pipeline.retrieval's Tokenizer and LexicalIndex (in memory)
+and pipeline.evaluation.metrics, as ``ingest-eval --mode beir`` scores
 its BM25 line, without the dense models.
 
     .venv/bin/python bench/chinese_tokens.py ../shared/data/ir/cmrc2018_retrieval eval-report/cmrc-tw \\
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -27,7 +28,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.config import RetrievalSettings  # noqa: E402
 from pipeline.evaluation.datasets import load_dataset  # noqa: E402
 from pipeline.evaluation.metrics import evaluate, mean, without_self_hits  # noqa: E402
 from pipeline.evaluation.stats import paired_randomization_p  # noqa: E402
@@ -117,11 +117,10 @@ def score(
     started = time.perf_counter()
     terms = [tokenizer.term_counts(text) for _, text in docs]
     seconds = time.perf_counter() - started
-    settings = RetrievalSettings()
-    path = on_disk / f"{folder.name}-{choice}.sqlite3" if on_disk else None
+    path = on_disk / f"{folder.name}-{choice}" if on_disk else None
     if path is not None and path.exists():
-        path.unlink()
-    index = LexicalIndex(path, tokenizer_fingerprint=tokenizer.fingerprint, k1=settings.bm25_k1, b=settings.bm25_b)
+        shutil.rmtree(path)
+    index = LexicalIndex(path, tokenizer_fingerprint=tokenizer.fingerprint)
     started = time.perf_counter()
     index.rebuild(IndexedChunk(doc_id, doc_id, counts) for (doc_id, _), counts in zip(docs, terms))
     index_s = time.perf_counter() - started

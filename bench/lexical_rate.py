@@ -35,7 +35,7 @@ def main() -> None:
                       "mean_terms_per_chunk": round(sum(map(len, terms)) / len(terms), 1)}))
     terms *= 5
     with tempfile.TemporaryDirectory() as tmp:
-        index = LexicalIndex(Path(tmp) / "index.sqlite3", tokenizer_fingerprint=tokenizer.fingerprint)
+        index = LexicalIndex(Path(tmp) / "index", tokenizer_fingerprint=tokenizer.fingerprint)
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         started = time.perf_counter()
         for first in range(0, len(terms), CHUNKS_PER_FILE):

@@ -1,18 +1,21 @@
 """Many small files: the write path's speed, against Chroma's own batched upsert rate.
 
-Makes ``--files`` small text files (default 25,000, about five chunks each; kept in
-``--folder`` for the next run), ingests them into a fresh store with the ``hashing`` model
-(384 dimensions, so Chroma does the same work as for MiniLM, and no model time hides the rest),
-and prints:
+Makes ``--files`` small text files of real sentences (default 25,000, about five chunks each;
+``bench/real_corpus.py``; kept in ``--folder`` for the next run), ingests them into a fresh
+store with the ``hashing`` model (384 dimensions, so Chroma does the same work as for MiniLM,
+and no model time hides the rest), and prints:
 
 - chunks/s end to end, with the CPU seconds of the main process and of the parse workers;
 - peak RSS of the main process and of the largest worker;
 - an unchanged re-run, in a fresh process, as a user would run it (``ingest`` on the command line);
-- query latency (p50, p95) over the result, hybrid and dense, one query at a time;
+- query latency (p50, p95) over the result: hybrid, dense and lexical, and hybrid with a `where`
+  filter (Chinese chunks only), one real question at a time (the four shared sets' queries);
+- disk used by the store (Chroma) and by the local state (manifest, BM25 index);
 - Chroma alone: the same stored vectors, texts and metadata upserted into a fresh collection in
   batches of the store's batch size (``--chroma-sample`` chunks of them).
 
-    .venv/bin/python bench/many_files.py                     # 25,000 files, about 5 minutes
+    .venv/bin/python bench/many_files.py                     # 25,000 files
+    .venv/bin/python bench/many_files.py --files 100000      # about 500,000 chunks
     .venv/bin/python bench/many_files.py --files 2000        # a quick look
 """
 
@@ -21,9 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,34 +34,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from real_corpus import queries, write_corpus  # noqa: E402  (bench/)
 
 from pipeline import Ingestor, Retriever  # noqa: E402
 from pipeline.config import settings_from_dict  # noqa: E402
-
-PARAGRAPHS_PER_FILE = 5
-WORDS_PER_PARAGRAPH = (150, 260)
-
-
-def make_corpus(folder: Path, files: int, seed: int = 7) -> list[str]:
-    """``files`` text files of a few paragraphs of Zipf-distributed words; returns the vocabulary."""
-    rng = random.Random(seed)
-    syllables = ["ka", "lo", "mi", "ter", "van", "sol", "ri", "den", "qua", "zu", "pel", "nor", "bi", "tas", "hem"]
-    vocabulary = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(12_000)})
-    weights = [1.0 / (rank + 1) for rank in range(len(vocabulary))]
-    marker = folder / f".complete-{files}"
-    if marker.exists():
-        return vocabulary
-    shutil.rmtree(folder, ignore_errors=True)
-    for n in range(files):
-        sub = folder / f"part-{n // 1000:03d}"
-        sub.mkdir(parents=True, exist_ok=True)
-        paragraphs = []
-        for _ in range(PARAGRAPHS_PER_FILE):
-            words = rng.choices(vocabulary, weights, k=rng.randint(*WORDS_PER_PARAGRAPH))
-            paragraphs.append(" ".join(words).capitalize() + ".")
-        (sub / f"note-{n:05d}.txt").write_text(f"Note {n}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
-    marker.touch()
-    return vocabulary
 
 
 def bench_settings(store: Path):
@@ -97,22 +76,26 @@ def unchanged_rerun(folder: Path, store: Path) -> dict[str, object]:
     }
 
 
-def query_latency(settings, vocabulary: list[str], queries: int) -> dict[str, float]:
-    rng = random.Random(11)
-    texts = [" ".join(rng.choices(vocabulary[:3000], k=3)) for _ in range(queries)]
+def query_latency(settings, count: int) -> dict[str, float]:
+    texts = queries(count)
     figures = {}
-    for mode in ("hybrid", "dense"):
+    for label, mode, where in (("hybrid", "hybrid", None), ("dense", "dense", None), ("lexical", "lexical", None),
+                               ("hybrid_where", "hybrid", {"language": "zh"})):
         retriever = Retriever(settings=settings, mode=mode)
-        retriever.search(texts[0], k=10)  # opens the store and the index
+        retriever.search(texts[0], k=10, where=where)  # opens the store and the index, loads nothing else later
         times = []
         for text in texts:
             started = time.perf_counter()
-            retriever.search(text, k=10)
+            retriever.search(text, k=10, where=where)
             times.append((time.perf_counter() - started) * 1000)
         times.sort()
-        figures[f"query_{mode}_p50_ms"] = round(statistics.median(times), 1)
-        figures[f"query_{mode}_p95_ms"] = round(times[int(0.95 * (len(times) - 1))], 1)
+        figures[f"query_{label}_p50_ms"] = round(statistics.median(times), 1)
+        figures[f"query_{label}_p95_ms"] = round(times[int(0.95 * (len(times) - 1))], 1)
     return figures
+
+
+def disk_mb(folder: Path) -> float:
+    return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
 
 
 def chroma_alone(collection, sample: int, batch: int) -> dict[str, float]:
@@ -143,7 +126,7 @@ def main() -> int:
     args = parser.parse_args()
 
     folder = args.folder / str(args.files)
-    vocabulary = make_corpus(folder, args.files)
+    write_corpus(folder, args.files)
     with tempfile.TemporaryDirectory() as scratch:
         store = Path(scratch) / "store"
         settings = bench_settings(store)
@@ -165,7 +148,9 @@ def main() -> int:
             **steps,
         }
         figures.update(unchanged_rerun(folder, store))
-        figures.update(query_latency(settings, vocabulary, args.queries))
+        figures.update(query_latency(settings, args.queries))
+        figures["disk_chroma_mb"] = disk_mb(store) - disk_mb(store / "lexical") - (store / "ingest-manifest.sqlite3").stat().st_size / 2**20
+        figures["disk_lexical_mb"] = disk_mb(store / "lexical")
         figures.update(chroma_alone(ingestor.store.collection, args.chroma_sample, ingestor.store.batch_size))
         figures["load_average"] = " ".join(f"{load:.2f}" for load in os.getloadavg())
     for key, value in figures.items():

@@ -117,12 +117,9 @@ class Collection:
 
     def lexical_index(self) -> LexicalIndex | None:
         """The BM25 index for reading; None when ``ingest`` has not built it for these settings."""
-        if not self.lexical_path.is_file():
+        if not self.lexical_path.is_dir():
             return None
-        retrieval = self.settings.retrieval
-        index = LexicalIndex(
-            self.lexical_path, tokenizer_fingerprint=self.tokenizer.fingerprint, k1=retrieval.bm25_k1, b=retrieval.bm25_b
-        )
+        index = LexicalIndex(self.lexical_path, tokenizer_fingerprint=self.tokenizer.fingerprint)
         if not index.is_current:
             index.close()
             return None
@@ -139,4 +136,6 @@ class Collection:
                 IndexedChunk(chunk_id, str(meta.get("doc_id", "")), self.tokenizer.term_counts(text))
                 for chunk_id, text, meta in self.store.chunks()
             )
+        # The SQLite index of earlier versions, now rebuilt in tantivy.
+        self.lexical_path.with_suffix(".sqlite3").unlink(missing_ok=True)
         return index

@@ -65,6 +65,7 @@ def run_line(
             engine.execute(plan.todo, Job(collection, commit, report, stop_event, progress))
             # However far the engine got, a stop asked for means the walk may be incomplete.
             report.interrupted = report.interrupted or stop_event.is_set()
+        commit.flush_cache()
         commit.remember_failures()
         if prune and not report.interrupted:
             commit.prune()

@@ -56,16 +56,17 @@ class HashingEmbedder:
         return count_hash_tokens(text)
 
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        dimension = self.dimension
+        vectors = np.zeros((len(texts), dimension), dtype=np.float32)
         for row, text in enumerate(texts):
-            features = [_feature(token, self.dimension) for token in _HASH_TOKEN.findall(text.lower())]
+            features = [_feature(token, dimension) for token in _HASH_TOKEN.findall(text.lower())]
             if features:
                 indexes, signs = zip(*features)
                 # Sums of +-1 are exact in float64 and float32 alike: the same vector as adding one by one.
-                vectors[row] = np.bincount(indexes, weights=signs, minlength=self.dimension)
+                vectors[row] = np.bincount(indexes, weights=signs, minlength=dimension)
             norm = np.linalg.norm(vectors[row])
             # An all-zero vector has no direction; give it a fixed one so cosine is defined.
-            vectors[row] = vectors[row] / norm if norm else 1.0 / np.sqrt(self.dimension)
+            vectors[row] = vectors[row] / norm if norm else 1.0 / np.sqrt(dimension)
         return vectors
 
 

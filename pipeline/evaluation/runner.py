@@ -213,8 +213,7 @@ class Evaluator:
         tokenizer = self.settings.retrieval.tokenizer()
         docs = [(doc_id, doc.full_text) for doc_id, doc in self.dataset.corpus.items() if doc.full_text]
         started = time.perf_counter()
-        retrieval = self.settings.retrieval
-        index = LexicalIndex(None, tokenizer_fingerprint=tokenizer.fingerprint, k1=retrieval.bm25_k1, b=retrieval.bm25_b)
+        index = LexicalIndex(None, tokenizer_fingerprint=tokenizer.fingerprint)
         index.rebuild(IndexedChunk(doc_id, doc_id, tokenizer.term_counts(text)) for doc_id, text in docs)
         seconds = time.perf_counter() - started
         run = {qid: dict(index.search(tokenizer.tokenize(text), DEPTH)) for qid, text in self.dataset.queries.items()}

@@ -72,6 +72,9 @@ class Commit:
         self.max_tokens = max_tokens
         self.report = report
         self._untracked_chunks: bool | None = None
+        # Vectors the model made, kept until the next commit writes them with its rows: the cache
+        # is an optimisation, so one sync to disk per store batch is enough, not one per model call.
+        self._new_vectors: dict[str, np.ndarray] = {}
 
     # --- before the model ------------------------------------------------------------------
 
@@ -88,6 +91,7 @@ class Commit:
         report.pages_without_text += prepared.pages_without_text
         report.pages_ocr += prepared.pages_ocr
         report.ocr_seconds += prepared.ocr_seconds
+        report.pages_garbled += prepared.pages_garbled
         if prepared.error is not None:
             report.add_error(prepared.error.path, prepared.error.category, prepared.error.message)
             return None
@@ -126,8 +130,15 @@ class Commit:
         return self._untracked_chunks
 
     def cache_vectors(self, vectors: dict[str, np.ndarray]) -> None:
-        """Vectors the model made this run, by chunk hash, for moved files and repeated text."""
-        self.manifest.cache_vectors(self.model_fingerprint, vectors)
+        """Vectors the model made this run, by chunk hash, for moved files and repeated text; written
+        with the next rows that are committed (or by :meth:`flush_cache`)."""
+        self._new_vectors.update(vectors)
+
+    def flush_cache(self) -> None:
+        """Write the vectors not yet cached (the frame calls it at the end of the run)."""
+        if self._new_vectors:
+            self.manifest.cache_vectors(self.model_fingerprint, self._new_vectors)
+            self._new_vectors = {}
 
     # --- around the engine's writes ---------------------------------------------------------
 
@@ -159,7 +170,8 @@ class Commit:
         lap("lexical")
         self.report.chunks_deleted += self.store.delete([i for work in works for i in work.stale_ids])
         lap("delete")
-        self.manifest.put_many(self._row(work, "done") for work in works)
+        vectors, self._new_vectors = self._new_vectors, {}
+        self.manifest.put_many((self._row(work, "done") for work in works), cache=(self.model_fingerprint, vectors))
         lap("manifest")
         self.report.chunks_added += sum(len(work.new_chunks) for work in works)
         self.report.files_ingested += len(works)

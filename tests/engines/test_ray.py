@@ -121,26 +121,27 @@ def test_ray_remembers_failures_and_reuses_cached_vectors_as_the_local_line_does
 ) -> None:
     from pipeline.engines.ray_data import RayEngine
 
-    folder = corpus("category-level.docx", "notes.rtf")
+    folder = corpus("category-level.docx", "notes.rtf")  # the .rtf is unsupported: a lasting failure too
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really a PDF")
+    (folder / "notes.txt").write_text("Harbour dues are paid monthly.\n\nPilots board at the outer buoy.\n")
     local = fake_settings(tmp_path / "local")
     distributed = served(tmp_path / "state", chroma_server, "memory")
     ingest(folder, config=local)
     ingest(folder, config=distributed, engine="ray")
-    assert _failures(local) == _failures(distributed) and set(_failures(local)) == {"broken.pdf"}
+    assert _failures(local) == _failures(distributed) and set(_failures(local)) == {"broken.pdf", "notes.rtf"}
 
     parsed: list[str] = []
     parse = RayEngine._parse
     monkeypatch.setattr(RayEngine, "_parse", lambda self, paths, job: parsed.extend(p.name for p in paths)
                         or parse(self, paths, job))
     # A moved file: its vectors come from the cache, not the model; the broken file is not read.
-    (folder / "notes.rtf").rename(folder / "moved.rtf")
+    (folder / "notes.txt").rename(folder / "moved.txt")
     expected = ingest(folder, config=local)
     report = ingest(folder, config=distributed, engine="ray")
-    assert parsed == ["moved.rtf"]
+    assert parsed == ["moved.txt"]
     assert report.chunks_reused == expected.chunks_reused > 0
     assert report.chunks_embedded == expected.chunks_embedded == 0
-    assert _errors(report) == _errors(expected) == {("broken.pdf", "corrupt")}
+    assert _errors(report) == _errors(expected) == {("broken.pdf", "corrupt"), ("notes.rtf", "unsupported")}
     _same(local, distributed)
 
 

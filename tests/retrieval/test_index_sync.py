@@ -1,11 +1,15 @@
 """Every ingest keeps the lexical index equal to what a clean run over the same files builds."""
 
+import shutil
 from pathlib import Path
 
+import pytest
+
 from pipeline import Ingestor, ingest
+from pipeline.records import document_id
 from pipeline.retrieval.lexical import LexicalIndex, lexical_index_path
 from pipeline.retrieval.tokens import Tokenizer
-from tests.helpers import fake_settings
+from tests.helpers import fake_settings, write_notes
 
 
 def _write(folder: Path, name: str, text: str) -> None:
@@ -54,7 +58,28 @@ def test_a_store_without_an_index_gets_one_built_from_its_chunks(tmp_path):
     settings = fake_settings(tmp_path / "store")
     ingest(docs, config=settings)
     expected = lexical_snapshot(settings)
-    lexical_index_path(settings.store.path, "docs-fake").unlink()  # a store from before the index existed
+    shutil.rmtree(lexical_index_path(settings.store.path, "docs-fake"))  # a store from before the index existed
     report = ingest(docs, config=settings)
     assert report.files_unchanged == 2 and report.chunks_embedded == 0
     assert lexical_snapshot(settings) == expected
+
+
+def test_one_changed_file_costs_that_file_in_the_index(tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    write_notes(docs, 30)
+    settings = fake_settings(tmp_path / "store")
+    ingest(docs, config=settings)
+    written: list[tuple[str, int]] = []
+    replace_docs = LexicalIndex.replace_docs
+
+    def recording(self, files):
+        written.extend((doc_id, len(chunks)) for doc_id, chunks in files.items())
+        return replace_docs(self, files)
+
+    monkeypatch.setattr(LexicalIndex, "replace_docs", recording)
+    monkeypatch.setattr(LexicalIndex, "rebuild", lambda *_: pytest.fail("one changed file rebuilt the index"))
+    write_notes(docs, 1, version=" (revised)")  # note-000.txt only
+    report = ingest(docs, config=settings)
+    assert (report.files_updated, report.files_unchanged) == (1, 29)
+    changed = Ingestor(settings=settings).store.ids_for_doc(document_id(str(docs / "note-000.txt")))
+    assert written == [(document_id(str(docs / "note-000.txt")), len(changed))]

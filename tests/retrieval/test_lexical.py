@@ -1,10 +1,10 @@
-"""The BM25 index: Lucene scores as bm25s computes them, and per-document updates equal to a rebuild."""
+"""The BM25 index: Lucene's scores (as bm25s computes them), and per-document updates equal to a rebuild."""
 
 import bm25s
 import numpy as np
 import pytest
 
-from pipeline.retrieval.lexical import IndexedChunk, LexicalIndex
+from pipeline.retrieval.lexical import K1, B, IndexedChunk, LexicalIndex
 from pipeline.retrieval.tokens import Tokenizer
 
 TEXTS = {
@@ -27,15 +27,16 @@ def _index(texts=TEXTS, path=None) -> LexicalIndex:
 @pytest.mark.parametrize("query", ["boundary layer of wings", "wing flutter", "shells", "中国的首都"])
 def test_scores_equal_bm25s_lucene_with_the_same_terms(query):
     ids = list(TEXTS)
-    reference = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+    reference = bm25s.BM25(method="lucene", k1=K1, b=B)
     reference.index([TOKENIZER.tokenize(TEXTS[key]) for key in ids], show_progress=False)
     expected = reference.get_scores(TOKENIZER.tokenize(query))
-    index = LexicalIndex(None, tokenizer_fingerprint=TOKENIZER.fingerprint, k1=1.5, b=0.75)
+    index = LexicalIndex(None, tokenizer_fingerprint=TOKENIZER.fingerprint)
     index.rebuild(IndexedChunk(key, key, TOKENIZER.term_counts(TEXTS[key])) for key in ids)
     got = dict(index.search(TOKENIZER.tokenize(query), k=len(ids)))
     assert got, query
+    # tantivy scales every score by (k1 + 1), as Lucene before 8 did; the ranking is the same.
     for key, score in zip(ids, expected):
-        assert got.get(key, 0.0) == pytest.approx(float(score), rel=1e-5)
+        assert got.get(key, 0.0) == pytest.approx((K1 + 1) * float(score), rel=1e-3)
 
 
 def test_results_are_best_first_and_only_chunks_sharing_a_term():
@@ -47,7 +48,7 @@ def test_results_are_best_first_and_only_chunks_sharing_a_term():
 
 
 def test_replacing_and_deleting_documents_equals_a_rebuild(tmp_path):
-    index = _index(path=tmp_path / "lexical.sqlite3")
+    index = _index(path=tmp_path / "lexical")
     changed = {**TEXTS, "a": "a completely new text about shells"}
     index.replace_doc("a", [IndexedChunk("a", "a", TOKENIZER.term_counts(changed["a"]))])
     index.replace_doc("a", [IndexedChunk("a", "a", TOKENIZER.term_counts(changed["a"]))])  # idempotent
@@ -57,14 +58,18 @@ def test_replacing_and_deleting_documents_equals_a_rebuild(tmp_path):
     rebuilt = _index(changed)
     assert index.snapshot() == rebuilt.snapshot()
     assert index.count() == rebuilt.count() == len(changed)
+    # Deleted chunks count in BM25's statistics until tantivy merges their segment away (as in
+    # Lucene), so scores drift a little from a rebuild's; the rankings do not.
     for query in ("shells", "boundary layer", "wing flutter"):
-        assert index.search(TOKENIZER.tokenize(query), 10) == rebuilt.search(TOKENIZER.tokenize(query), 10)
+        assert [key for key, _ in index.search(TOKENIZER.tokenize(query), 10)] == [
+            key for key, _ in rebuilt.search(TOKENIZER.tokenize(query), 10)
+        ]
 
 
 def test_an_index_made_with_another_tokenizer_asks_for_a_rebuild(tmp_path):
-    path = tmp_path / "lexical.sqlite3"
+    path = tmp_path / "lexical"
     _index(path=path).close()
     assert LexicalIndex(path, tokenizer_fingerprint=TOKENIZER.fingerprint).is_current
     other = Tokenizer(chinese="bigrams")
     assert not LexicalIndex(path, tokenizer_fingerprint=other.fingerprint).is_current
-    assert not LexicalIndex(tmp_path / "new.sqlite3", tokenizer_fingerprint=TOKENIZER.fingerprint).is_current
+    assert not LexicalIndex(tmp_path / "new", tokenizer_fingerprint=TOKENIZER.fingerprint).is_current

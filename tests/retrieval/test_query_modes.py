@@ -1,5 +1,7 @@
 """query() in each mode, with a Chinese and an English question, and the fusion's language note."""
 
+import shutil
+
 import pytest
 
 from pipeline import Retriever, ingest, query
@@ -60,7 +62,7 @@ def test_an_unknown_mode_is_refused(stored):
 def test_without_its_lexical_index_hybrid_falls_back_to_dense_and_says_so(stored):
     from pipeline.retrieval.lexical import lexical_index_path
 
-    lexical_index_path(stored.store.path, "docs-fake").unlink()  # as in a store made before the index existed
+    shutil.rmtree(lexical_index_path(stored.store.path, "docs-fake"))  # as in a store made before the index existed
     hits = Retriever(settings=stored).search("Heading 1 Whenever I find myself growing", k=3)
     assert hits[0].mode == "dense" and "run `ingest` again" in hits[0].note
     with pytest.raises(ConfigError, match="no lexical index"):
