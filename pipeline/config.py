@@ -21,6 +21,7 @@ CONFIG_ENV = "INGEST_CONFIG"
 DEFAULT_CONFIG_NAME = "config.yaml"
 # The server token, read here when the config has none, so it need not be written in a file.
 STORE_TOKEN_ENV = "INGEST_STORE_TOKEN"
+SERVE_TOKEN_ENV = "INGEST_SERVE_TOKEN"  # ingest-serve's bearer token (ServeSettings.token)
 DEFAULT_STATE_DIR = ".ingest-state"
 
 
@@ -162,6 +163,8 @@ class ChunkingSettings(_Settings):
     overlap_tokens: int = Field(32, ge=0)
     # Chunks with fewer letters or digits than this are layout debris, not content.
     min_chunk_chars: int = Field(3, ge=0)
+    # Chinese structure lines (第X章, 第X条, 一、, 附件...) become headings and chunk boundaries.
+    follow_structure: bool = True
 
 
 class CleaningSettings(_Settings):
@@ -185,6 +188,13 @@ class ConnectorSettings(_Settings):
     ocr_dpi: int = Field(200, ge=50, le=600)
     ocr_max_pixels: int = Field(8_000_000, ge=100_000)
     ocr_threads: int = Field(1, ge=1, le=64)
+    # A page whose text layer decodes to the wrong characters is read by OCR too (when ocr is on).
+    ocr_garbled: bool = True
+    # Ruled tables in PDF pages become Markdown tables (costs pdfminer's reading of such pages).
+    pdf_tables: bool = True
+    # Spreadsheets (.xlsx, .xls, .et): rows read per sheet, columns per row; the rest is not read.
+    max_sheet_rows: int = Field(20_000, ge=1)
+    max_sheet_columns: int = Field(256, ge=1)
 
 
 class WalkSettings(_Settings):
@@ -216,9 +226,6 @@ class RetrievalSettings(_Settings):
     # Chunks taken from each side before fusing; more finds more, and costs more per query.
     candidates: int = Field(100, ge=1, le=10_000)
     rrf_k: int = Field(60, ge=1)
-    # BM25 (Lucene's formula): term-frequency saturation and document-length normalisation.
-    bm25_k1: float = Field(1.5, ge=0)
-    bm25_b: float = Field(0.75, ge=0, le=1)
     # Chinese BM25 terms: jieba's dictionary words, single characters plus character pairs, or
     # both; "simplified-" first turns traditional characters into simplified ones (OpenCC t2s).
     chinese_tokens: ChineseTokens = DEFAULT_CHINESE_TOKENS
@@ -261,6 +268,26 @@ class RaySettings(_Settings):
     wave_files: int = Field(2000, ge=1)
 
 
+class ServeSettings(_Settings):
+    """``ingest-serve``: where the HTTP service listens and what it accepts from a client."""
+
+    # Loopback by default: on any other address the service refuses to start without a token.
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    # The bearer token every API request must carry; None: $INGEST_SERVE_TOKEN, else none needed.
+    token: str | None = None
+    # A request body over this many KiB is refused (413) before it is read whole.
+    max_body_kb: int = Field(64, ge=1, le=10_240)
+    # The most hits one search may ask for.
+    max_k: int = Field(100, ge=1, le=10_000)
+    # The ingest-eval reports the page links to (relative to the config file); None: ./eval-report.
+    eval_reports: Path | None = None
+
+    def resolved_token(self) -> str | None:
+        """The token in force: the setting, else $INGEST_SERVE_TOKEN; None when neither is set."""
+        return self.token or os.environ.get(SERVE_TOKEN_ENV) or None
+
+
 class Settings(_Settings):
     # The same default as the shipped config.yaml (README "Models and the default").
     default_model: str = "e5-minilm"
@@ -284,6 +311,7 @@ class Settings(_Settings):
     retry: RetrySettings = RetrySettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     ray: RaySettings = RaySettings()
+    serve: ServeSettings = ServeSettings()
 
     @model_validator(mode="after")
     def _check_default_model(self) -> Settings:
@@ -349,6 +377,10 @@ def settings_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Se
         raise ConfigError(f"invalid configuration:\n{_describe(error)}") from error
     if base_dir is not None:
         settings = settings.model_copy(update={"store": _resolve_store(settings.store, base_dir)})
+    reports = settings.serve.eval_reports
+    if base_dir is not None and reports is not None and not reports.expanduser().is_absolute():
+        serve = settings.serve.model_copy(update={"eval_reports": (base_dir / reports).resolve()})
+        settings = settings.model_copy(update={"serve": serve})
     if base_dir is not None:
         # A distilled or built model's folder is created by this project, so it lives beside the config.
         models = {

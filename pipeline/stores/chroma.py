@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,36 @@ def check_collection_name(name: str) -> str:
             "starting and ending with a letter or digit"
         )
     return name
+
+
+@dataclass(frozen=True)
+class StoredCollection:
+    """A collection as a listing shows it: the model its metadata records, and its size."""
+
+    name: str
+    model: str
+    dimension: int | None
+    chunks: int
+
+
+def stored_collections(backend: Backend) -> list[StoredCollection]:
+    """Every collection in the store, by name, read without opening or creating any."""
+    from chromadb.errors import ChromaError
+
+    try:
+        found = backend.client().list_collections()
+        listed = [
+            StoredCollection(
+                collection.name, str((collection.metadata or {}).get("model", "")),
+                (collection.metadata or {}).get("dimension"), int(collection.count()),
+            )
+            for collection in found
+        ]
+    except StoreError:
+        raise
+    except (ChromaError, OSError, ValueError) as error:
+        raise StoreError(f"cannot list the collections of {backend.where}: {error}") from error
+    return sorted(listed, key=lambda collection: collection.name)
 
 
 class ChromaStore:
@@ -199,6 +230,13 @@ class ChromaStore:
         for offset in range(0, self.count(), page_size):
             page = self.collection.get(limit=page_size, offset=offset, include=["documents", "metadatas"])
             yield from zip(page["ids"], page["documents"], [meta or {} for meta in page["metadatas"]])
+
+    def doc_chunks(self, doc_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """One file's chunks as (id, text, metadata), in the order they were cut (``chunk_index``),
+        for a person checking how the file was cut; [] when the store holds none of it."""
+        page = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        rows = zip(page["ids"], page["documents"], [meta or {} for meta in page["metadatas"]])
+        return sorted(rows, key=lambda row: (int(row[2].get("chunk_index", 0)), row[0]))
 
     def fetch(
         self, ids: list[str], where: dict[str, Any] | None = None, *, with_text: bool = True
