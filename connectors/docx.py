@@ -1,5 +1,6 @@
 """Word files (.docx): paragraphs and tables in reading order, split at headings; each table is a
-Markdown table in a section of its own (``Section.table``)."""
+Markdown table in a section of its own (``Section.table``); scanned pages pasted in as pictures
+are read by OCR (connectors/docx_images.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from docx.text.paragraph import Paragraph
 from lxml.etree import XMLSyntaxError
 
 from connectors.base import ConnectorError, Document, ErrorCategory, Section, SectionBuilder
+from connectors.docx_images import scanned_pages
 from connectors.options import ReadOptions
 from connectors.tables import markdown_table
 
@@ -224,11 +226,15 @@ def read_docx(path: Path, options: ReadOptions) -> Document:
                 sections.append(Section(text="\n".join(extra), headings=("Headers and footers",)))
         props = document.core_properties
         title, author = (props.title or "").strip(), (props.author or "").strip()
+        scans, stats = scanned_pages(document, sum(len(s.text.strip()) for s in sections), options)
     except (OpcError, zipfile.BadZipFile, XMLSyntaxError, KeyError) as error:
         raise ConnectorError(path, ErrorCategory.CORRUPT, f"unreadable Word file: {error}") from error
     if not title:
         title = next((s.headings[0] for s in sections if s.headings), "")
-    return Document(path=path, file_type="docx", sections=sections, title=title, author=author)
+    return Document(
+        path=path, file_type="docx", sections=sections + scans, title=title, author=author,
+        pages_ocr=stats.pages, ocr_seconds=stats.seconds,
+    )
 
 
 def _sections(document: DocxDocument) -> list[Section]:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors import ConnectorError, ErrorCategory, read_document
+from connectors import ConnectorError, ErrorCategory, ReadOptions, read_document
 
 
 def test_headings_become_a_heading_path(fixtures: Path) -> None:
@@ -63,3 +63,41 @@ def test_a_docx_that_is_not_a_zip_is_corrupt(tmp_path: Path) -> None:
     with pytest.raises(ConnectorError) as caught:
         read_document(path)
     assert caught.value.category is ErrorCategory.CORRUPT
+
+
+GOV = Path(__file__).resolve().parents[3] / "shared" / "data" / "docs" / "gov-formats"
+
+
+def _docx_with_picture(path: Path, picture: Path, text: str = "") -> Path:
+    import docx as python_docx
+    from PIL import Image
+
+    png = path.with_suffix(".png")
+    with Image.open(picture) as image:
+        image.convert("RGB").save(png)
+    document = python_docx.Document()
+    if text:
+        document.add_paragraph(text)
+    document.add_picture(str(png))
+    document.save(str(path))
+    return path
+
+
+def test_a_small_picture_in_a_word_file_is_never_read_by_ocr(tmp_path) -> None:
+    # A logo-sized picture (709 x 132 pixels of text) beside the text: not a scanned page.
+    path = _docx_with_picture(tmp_path / "memo.docx", GOV / "rapidocr_en.jpg", "The council met on Monday.")
+    document = read_document(path, ReadOptions())
+    assert document.pages_ocr == 0 and not any(section.ocr for section in document.sections)
+
+
+@pytest.mark.slow
+def test_a_scanned_page_pasted_into_word_is_read_by_ocr_like_an_image(tmp_path) -> None:
+    scan = GOV / "tesseract_8071_093.3B.tif"
+    path = _docx_with_picture(tmp_path / "scan.docx", scan)
+    document = read_document(path, ReadOptions())
+    as_image = read_document(scan, ReadOptions())
+    assert document.pages_ocr == 1 and [s.ocr for s in document.sections] == [True]
+    assert document.sections[0].text == as_image.sections[0].text and len(as_image.sections[0].text) > 1000
+    # With OCR off the picture is left alone, and a file with no text of its own says so.
+    with pytest.raises(ConnectorError):
+        read_document(path, ReadOptions(ocr=False))
