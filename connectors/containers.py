@@ -111,6 +111,14 @@ def check_zip_package(path: Path, options: ReadOptions, kind: str) -> None:
                     f"(limits: {options.max_unpacked_mb:g} MB, ratio {options.max_zip_ratio:g}); a zip bomb?",
                 )
             for member in members:
+                # One member inflated far beyond the rest (a bomb added to a real file) is refused
+                # on its own ratio, which a large archive's total would hide.
+                if member.file_size > 10 * 1024 * 1024 and member.file_size / max(1, member.compress_size) > options.max_zip_ratio:
+                    raise ConnectorError(
+                        path, ErrorCategory.TOO_LARGE,
+                        f"refused: {member.filename} unpacks to {member.file_size / 1024 / 1024:.0f} MB from "
+                        f"{member.compress_size / 1024:.0f} KB (ratio over {options.max_zip_ratio:g}); a zip bomb?",
+                    )
                 if not member.filename.lower().endswith((".xml", ".rels")):
                     continue
                 if member.file_size > options.max_xml_part_mb * 1024 * 1024:
@@ -123,7 +131,7 @@ def check_zip_package(path: Path, options: ReadOptions, kind: str) -> None:
                     if _declares_dtd(part):
                         raise ConnectorError(
                             path, ErrorCategory.CORRUPT,
-                            f"refused: {member.filename} declares a DTD (an entity-expansion attack?)",
+                            f"refused: {member.filename} declares XML entities in a DTD (an entity-expansion attack?)",
                         )
     except zipfile.BadZipFile as error:
         raise ConnectorError(path, ErrorCategory.CORRUPT, f"unreadable {kind}: {error}") from error

@@ -4,13 +4,11 @@ are read by OCR (connectors/docx_images.py)."""
 
 from __future__ import annotations
 
-import codecs
 import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import docx
 from docx.document import Document as DocxDocument
@@ -23,6 +21,7 @@ from docx.text.paragraph import Paragraph
 from lxml.etree import XMLSyntaxError
 
 from connectors.base import ConnectorError, Document, ErrorCategory, Section, SectionBuilder
+from connectors.containers import check_zip_package
 from connectors.docx_images import scanned_pages
 from connectors.options import ReadOptions
 from connectors.tables import markdown_table
@@ -142,81 +141,8 @@ def _header_footer_text(document: DocxDocument) -> list[str]:
     return seen
 
 
-# Word never writes a DTD; one that declares entities is an expansion attack ("billion laughs").
-_DTD = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_START_TAG = re.compile(r"<[^?!]")
-# A prolog (what comes before the root element) longer than this is refused, not searched further.
-_PROLOG_LIMIT = 1 << 20
-
-
-def _part_encoding(head: bytes) -> str:
-    """UTF-16 by its byte-order mark or its first '<', else UTF-8 (XML 1.0, appendix F)."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    if head.startswith(b"<\x00"):
-        return "utf-16-le"
-    if head.startswith(b"\x00<"):
-        return "utf-16-be"
-    return "utf-8"
-
-
-def _declares_entities(part: IO[bytes]) -> bool:
-    """Whether an XML part has a DTD before its root element, wherever in the prolog it hides
-    (behind a long comment) and whatever the part's encoding (UTF-16 hides it from a byte search)."""
-    head = part.read(4)
-    decoder = codecs.getincrementaldecoder(_part_encoding(head))(errors="replace")
-    text, read = decoder.decode(head), len(head)
-    while True:
-        prolog = _COMMENT.sub("", text)
-        if _DTD.search(prolog):
-            return True
-        if "<!--" not in prolog and _START_TAG.search(prolog):
-            return False  # the root element began with no DTD before it
-        if read > _PROLOG_LIMIT:
-            return True
-        block = part.read(1 << 16)
-        if not block:
-            return False
-        read += len(block)
-        text += decoder.decode(block)
-
-
-def _check_package(path: Path, options: ReadOptions) -> None:
-    """Refuse zip bombs and XML entity declarations before python-docx parses anything."""
-    try:
-        with zipfile.ZipFile(path) as package:
-            members = package.infolist()
-            unpacked = sum(member.file_size for member in members)
-            packed = sum(member.compress_size for member in members) or 1
-            if unpacked > options.max_unpacked_mb * 1024 * 1024 or (
-                unpacked > 10 * 1024 * 1024 and unpacked / packed > options.max_zip_ratio
-            ):
-                raise ConnectorError(
-                    path, ErrorCategory.TOO_LARGE,
-                    f"refused: unpacks to {unpacked / 1024 / 1024:.0f} MB from {packed / 1024 / 1024:.1f} MB "
-                    f"(limits: {options.max_unpacked_mb:g} MB, ratio {options.max_zip_ratio:g}); a zip bomb?",
-                )
-            for member in members:
-                if member.filename.endswith((".xml", ".rels")):
-                    if member.file_size > options.max_xml_part_mb * 1024 * 1024:
-                        raise ConnectorError(
-                            path, ErrorCategory.TOO_LARGE,
-                            f"refused: {member.filename} unpacks to {member.file_size / 1024 / 1024:.0f} MB, over the "
-                            f"{options.max_xml_part_mb:g} MB limit for one XML part (connectors.max_xml_part_mb)",
-                        )
-                    with package.open(member) as part:
-                        if _declares_entities(part):
-                            raise ConnectorError(
-                                path, ErrorCategory.CORRUPT,
-                                f"refused: {member.filename} declares XML entities (an entity-expansion attack?)",
-                            )
-    except zipfile.BadZipFile as error:
-        raise ConnectorError(path, ErrorCategory.CORRUPT, f"unreadable Word file: {error}") from error
-
-
 def read_docx(path: Path, options: ReadOptions) -> Document:
-    _check_package(path, options)
+    check_zip_package(path, options, "Word file")
     try:
         document = docx.Document(str(path))
         sections = _sections(document)

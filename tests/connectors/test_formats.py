@@ -50,3 +50,28 @@ def test_mutated_files_raise_only_the_typed_error(tmp_path: Path, name: str, dat
         assert error.message
     else:
         assert document.has_text
+
+
+@pytest.mark.skipif(not GOV.is_dir(), reason=f"the shared corpus is not at {GOV}")
+@pytest.mark.parametrize("name", ["ofdrw_zhejiang-vat-einvoice_1.ofd", "poi_bug64693_chinese.pptx"])
+def test_a_zip_bomb_disguised_as_an_ofd_or_a_pptx_is_refused_on_its_unpacked_size(tmp_path: Path, name: str) -> None:
+    import shutil
+    import zipfile
+
+    bomb = tmp_path / f"bomb{Path(name).suffix}"
+    shutil.copy(GOV / name, bomb)
+    with zipfile.ZipFile(bomb, "a", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("Doc_0/Res/zeros.bin", b"\0" * (20 * 1024 * 1024))  # 20 MB in about 20 KB
+    with pytest.raises(ConnectorError) as caught:
+        read_document(bomb)
+    assert caught.value.category is ErrorCategory.TOO_LARGE
+
+
+def test_a_tiff_of_ten_thousand_pages_is_refused_by_the_page_limit(tmp_path: Path) -> None:
+    from PIL import Image
+
+    frames = [Image.new("1", (8, 8)) for _ in range(10_000)]
+    frames[0].save(tmp_path / "pages.tif", save_all=True, append_images=frames[1:], compression="group4")
+    with pytest.raises(ConnectorError) as caught:
+        read_document(tmp_path / "pages.tif")  # walk.max_pages: 5000 by default
+    assert caught.value.category is ErrorCategory.TOO_LARGE and "page limit" in caught.value.message
