@@ -13,6 +13,8 @@ from pipeline.embedders import Embedder
 from pipeline.engines import engine_for
 from pipeline.line import run_line
 from pipeline.records import RunReport
+from pipeline.steps.parse import FilePreparer
+from pipeline.stores import VectorStore
 
 
 class Ingestor:
@@ -38,11 +40,11 @@ class Ingestor:
         self.collection = self.binding.name
 
     @property
-    def store(self):
+    def store(self) -> VectorStore:
         return self.binding.store
 
     @property
-    def preparer(self):
+    def preparer(self) -> FilePreparer:
         return self.binding.preparer
 
     @property

@@ -14,7 +14,9 @@ from scanned_page import TEXT_ZH  # noqa: E402
 def test_scanned_pages_are_read_in_the_workers_and_not_cut_off_by_the_file_timeout(corpus, make_settings) -> None:
     folder = corpus("scanned-zh.pdf", "encrypted_doc_no_id.pdf", "pdflatex-outline.pdf")
     # OCR of one page takes several seconds here, longer than this file limit: OCR time has its own budget.
+    # (PDF tables off: pdfplumber's reading of ruled pages is parse time, and this test is about OCR's.)
     settings = make_settings(walk={"prepare_workers": 2, "file_timeout_s": 2.0}, chunking={"overlap_tokens": 0},
+                             connectors={"pdf_passwords": ["openpassword"], "pdf_tables": False},
                              models={"fake": {"kind": "hashing", "dimension": 64, "max_seq_length": 512}})
     report = ingest(folder, config=settings)
 
