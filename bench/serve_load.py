@@ -124,8 +124,8 @@ def many_files(count: int, folder: Path) -> Path:
     sys.path.insert(0, str(REPO / "bench"))
     from real_corpus import write_corpus
 
-    write_corpus(folder, count)
-    return folder
+    write_corpus(folder / str(count), count)  # the folder bench/many_files.py uses for the same count
+    return folder / str(count)
 
 
 class Client(threading.Thread):
