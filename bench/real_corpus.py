@@ -62,9 +62,10 @@ def write_corpus(folder: Path, files: int) -> None:
 def queries(count: int, seed: int = 3) -> list[str]:
     """``count`` real questions of the four sets, shuffled (English and Chinese)."""
     found = [
-        json.loads(line)["text"]
+        text
         for name in SETS
         for line in (IR / name / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+        if re.search(r"[^\W_]", text := json.loads(line)["text"])  # a few queries of the sets are empty
     ]
     random.Random(seed).shuffle(found)
     return found[:count]
