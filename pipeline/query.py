@@ -19,6 +19,7 @@ from pipeline.config import SEARCH_MODES, Settings, load_settings
 from pipeline.embedders.by_language import ByLanguageEmbedder
 from pipeline.errors import ConfigError
 from pipeline.language import detect_language
+from pipeline.retrieval.filters import matches
 from pipeline.retrieval.fusion import fuse, trec_order
 from pipeline.retrieval.hybrid import FusionPlan, plan_query
 from pipeline.retrieval.lexical import LexicalIndex
@@ -201,9 +202,11 @@ class Retriever:
                 hits = index.search(self.tokenizer.tokenize(texts[i]), depth * (_FILTERED_DEPTH_FACTOR if where else 1))
                 rankings[i] = dict(hits)
         if where:
-            # BM25 knows nothing of metadata; Chroma applies the filter to the candidates.
+            # BM25 knows nothing of metadata: the candidates' metadata is fetched by id (a key
+            # lookup) and the filter applied here; Chroma would evaluate it over the whole collection.
             candidates = list(dict.fromkeys(doc for ranking in rankings for doc in ranking))
-            allowed = self.store.fetch(candidates, where, with_text=False) if candidates else {}
+            metadata = self.store.fetch(candidates, with_text=False) if candidates else {}
+            allowed = {doc for doc, (_, meta) in metadata.items() if matches(where, meta)}
             rankings = [dict([(d, s) for d, s in ranking.items() if d in allowed][:depth]) for ranking in rankings]
         return rankings
 
