@@ -46,8 +46,11 @@ def bench_settings(store: Path):
     return settings_from_dict(
         {
             "default_model": "hashing",
+            # Registered for both languages (like the default model), so every hybrid query is
+            # embedded and searched on both sides; the default model's weights.
             "models": {"hashing": {"kind": "hashing", "dimension": 384, "max_seq_length": 256,
-                                   "batch_size": 64, "call_batches": 8}},
+                                   "batch_size": 64, "call_batches": 8, "languages": ["en", "zh"],
+                                   "dense_weights": {"en": 0.5, "zh": 0.3, "default": 0.3}}},
             "store": {"path": str(store)},
         }
     )

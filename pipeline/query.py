@@ -202,13 +202,22 @@ class Retriever:
                 hits = index.search(self.tokenizer.tokenize(texts[i]), depth * (_FILTERED_DEPTH_FACTOR if where else 1))
                 rankings[i] = dict(hits)
         if where:
-            # BM25 knows nothing of metadata: the candidates' metadata is fetched by id (a key
-            # lookup) and the filter applied here; Chroma would evaluate it over the whole collection.
-            candidates = list(dict.fromkeys(doc for ranking in rankings for doc in ranking))
-            metadata = self.store.fetch(candidates, with_text=False) if candidates else {}
-            allowed = {doc for doc, (_, meta) in metadata.items() if matches(where, meta)}
-            rankings = [dict([(d, s) for d, s in ranking.items() if d in allowed][:depth]) for ranking in rankings]
+            rankings = [self._filtered(ranking, where, depth) for ranking in rankings]
         return rankings
+
+    def _filtered(self, ranking: dict[str, float], where: dict[str, Any], depth: int) -> dict[str, float]:
+        """The best ``depth`` of BM25's candidates that pass ``where``. BM25 knows nothing of
+        metadata: the candidates' metadata is fetched by id, best first, a few times ``depth`` at a
+        time until enough pass (Chroma would evaluate the filter over the whole collection)."""
+        ranked = list(ranking)
+        kept: dict[str, float] = {}
+        for start in range(0, len(ranked), 2 * depth):
+            part = ranked[start : start + 2 * depth]
+            metadata = self.store.fetch(part, with_text=False)
+            kept.update((doc, ranking[doc]) for doc in part if doc in metadata and matches(where, metadata[doc][1]))
+            if len(kept) >= depth:
+                break
+        return dict(list(kept.items())[:depth])
 
     @property
     def model_loaded(self) -> bool:
