@@ -123,7 +123,7 @@ class Retriever:
         depth = max(k, self.settings.retrieval.candidates)
         found: dict[str, tuple[str, dict[str, Any]]] = {}
         cosines: dict[int, dict[str, float]] = {}  # per query: a by-language model's similarities, fused
-        dense = self._dense(texts, plans, depth, where, with_text, found, cosines)
+        dense = self._dense(texts, plans, depth, where, cosines)
         lexical = self._lexical_rankings(texts, plans, depth, where)
         results = []
         for plan, dense_ranking, lexical_ranking in zip(plans, dense, lexical):
@@ -149,9 +149,11 @@ class Retriever:
         ]
 
     def _dense(
-        self, texts: list[str], plans: list[FusionPlan], depth: int, where: dict[str, Any] | None, with_text: bool,
-        found: dict[str, tuple[str, dict[str, Any]]], cosines: dict[int, dict[str, float]],
+        self, texts: list[str], plans: list[FusionPlan], depth: int, where: dict[str, Any] | None,
+        cosines: dict[int, dict[str, float]],
     ) -> list[dict[str, float]]:
+        """Each query's dense ranking of ``depth`` candidates: ids and cosines only (the texts and
+        metadata of the few hits kept are fetched afterwards, in one call)."""
         rankings: list[dict[str, float]] = [{} for _ in texts]
         wanted = [i for i, plan in enumerate(plans) if plan.uses_dense]
         if not wanted:
@@ -159,9 +161,8 @@ class Retriever:
         self.stage.warm_up()  # only now: a query that needs no vector loads no model
         if not isinstance(self.embedder, ByLanguageEmbedder):
             vectors = self.stage.run([texts[i] for i in wanted], is_query=True)
-            for i, hits in zip(wanted, self.store.search_many(vectors, depth, where, with_text=with_text)):
+            for i, hits in zip(wanted, self.store.search_many(vectors, depth, where, with_text=False, with_metadata=False)):
                 rankings[i] = {hit["id"]: hit["score"] for hit in hits}
-                found.update((hit["id"], (hit["text"], hit["metadata"])) for hit in hits)
             return rankings
         # A by-language model: every member that covers a query's language searches its own chunks
         # with its own vector of the query; the members' chunks are disjoint, their rankings fused.
@@ -172,11 +173,12 @@ class Retriever:
                 continue
             stage = EmbedStage(embedder=self.embedder.members[member], retry=self.settings.retry)
             vectors = stage.run([texts[i] for i in queries], is_query=True)
-            searched = self.store.search_many(vectors, depth, self._within(member, where), with_text=with_text)
+            searched = self.store.search_many(
+                vectors, depth, self._within(member, where), with_text=False, with_metadata=False
+            )
             for i, hits in zip(queries, searched):
                 per_member.setdefault(i, []).append({hit["id"]: hit["score"] for hit in hits})
                 cosines.setdefault(i, {}).update((hit["id"], hit["score"]) for hit in hits)
-                found.update((hit["id"], (hit["text"], hit["metadata"])) for hit in hits)
         for i, lists in per_member.items():
             rankings[i] = lists[0] if len(lists) == 1 else fuse(lists, [1.0] * len(lists), depth, self.settings.retrieval.rrf_k)
         return rankings

@@ -38,7 +38,8 @@ class VectorStore(Protocol):
     def delete(self, ids: Iterable[str]) -> int: ...
 
     def search_many(
-        self, vectors: np.ndarray, k: int, where: dict[str, Any] | None = None, *, with_text: bool = True
+        self, vectors: np.ndarray, k: int, where: dict[str, Any] | None = None, *, with_text: bool = True,
+        with_metadata: bool = True,
     ) -> list[list[dict[str, Any]]]: ...
 
     def chunks(self, page_size: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]: ...

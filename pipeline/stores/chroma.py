@@ -203,10 +203,13 @@ class ChromaStore:
         return self.search_many(np.asarray([vector]), k, where)[0]
 
     def search_many(
-        self, vectors: np.ndarray, k: int, where: dict[str, Any] | None = None, *, with_text: bool = True
+        self, vectors: np.ndarray, k: int, where: dict[str, Any] | None = None, *, with_text: bool = True,
+        with_metadata: bool = True,
     ) -> list[list[dict[str, Any]]]:
-        """:meth:`search` for several query vectors in one call (``text`` is "" unless ``with_text``)."""
-        include = ["metadatas", "distances"] + (["documents"] if with_text else [])
+        """:meth:`search` for several query vectors in one call. ``text`` is "" unless ``with_text``,
+        ``metadata`` {} unless ``with_metadata``: a ranking of candidates needs neither, and
+        Chroma copies less."""
+        include = ["distances"] + (["metadatas"] if with_metadata else []) + (["documents"] if with_text else [])
         results = []
         # Chroma fetches all results of one call with a single SQLite statement, which takes at
         # most 32,766 variables: keep queries * k well below that.
@@ -217,10 +220,11 @@ class ChromaStore:
             )
             for row, ids in enumerate(found["ids"]):
                 texts = found["documents"][row] if with_text else [""] * len(ids)
+                metas = found["metadatas"][row] if with_metadata else [{}] * len(ids)
                 results.append(
                     [
                         {"id": id_, "score": 1.0 - float(distance), "text": text, "metadata": meta or {}}
-                        for id_, distance, text, meta in zip(ids, found["distances"][row], texts, found["metadatas"][row])
+                        for id_, distance, text, meta in zip(ids, found["distances"][row], texts, metas)
                     ]
                 )
         return results
