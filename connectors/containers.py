@@ -13,7 +13,7 @@ import codecs
 import zipfile
 from enum import Enum
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from connectors.base import ConnectorError, ErrorCategory
 from connectors.options import ReadOptions
@@ -143,7 +143,15 @@ def ole_metadata(path: Path) -> tuple[str, str]:
 
     try:
         with olefile.OleFileIO(str(path)) as ole:
-            meta = ole.get_metadata()
+            return summary_metadata(ole)
+    except Exception:  # noqa: BLE001 - the summary stream is optional and often damaged
+        return "", ""
+
+
+def summary_metadata(ole: Any) -> tuple[str, str]:
+    """Title and author of an open ``olefile.OleFileIO`` ("", "" when absent or damaged)."""
+    try:
+        meta = ole.get_metadata()
     except Exception:  # noqa: BLE001 - the summary stream is optional and often damaged
         return "", ""
     # The code page is a signed 16-bit number: UTF-8 (65001) is stored as -535.

@@ -28,6 +28,7 @@ from pathlib import Path
 import olefile
 
 from connectors.base import ConnectorError, Document, ErrorCategory, SectionBuilder
+from connectors.containers import summary_metadata
 from connectors.options import ReadOptions
 
 log = logging.getLogger(__name__)
@@ -315,24 +316,7 @@ def _check_fib(path: Path, word: bytes) -> bool:
 
 
 def _metadata(ole: olefile.OleFileIO) -> tuple[str, str]:
-    try:
-        meta = ole.get_metadata()
-    except Exception:  # noqa: BLE001 - the summary stream is optional and often damaged
-        return "", ""
-
-    # The code page is a signed 16-bit number: UTF-8 (65001) is stored as -535.
-    codepage = meta.codepage & 0xFFFF if isinstance(meta.codepage, int) and meta.codepage else 1252
-    encoding = "utf-8" if codepage == 65001 else f"cp{codepage}"
-
-    def text(value: object) -> str:
-        if isinstance(value, bytes):
-            try:
-                value = value.decode(encoding, errors="replace")
-            except LookupError:  # a code page Python does not know
-                value = value.decode("cp1252", errors="replace")
-        return str(value or "").strip("\x00 ").strip()
-
-    return text(meta.title), text(meta.author)
+    return summary_metadata(ole)
 
 
 def read_doc(path: Path, options: ReadOptions) -> Document:
