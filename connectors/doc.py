@@ -315,10 +315,6 @@ def _check_fib(path: Path, word: bytes) -> bool:
     return bool(flags & _F_WHICH_TABLE)
 
 
-def _metadata(ole: olefile.OleFileIO) -> tuple[str, str]:
-    return summary_metadata(ole)
-
-
 def read_doc(path: Path, options: ReadOptions) -> Document:
     """A Word 97-2003 file; a .docx under a .doc name is handed to the Word connector."""
     with path.open("rb") as handle:
@@ -340,7 +336,7 @@ def read_doc(path: Path, options: ReadOptions) -> Document:
             if not ole.exists(table_name):
                 raise ConnectorError(path, ErrorCategory.CORRUPT, f"the {table_name} stream is missing")
             table = ole.openstream(table_name).read()
-            title, author = _metadata(ole)
+            title, author = summary_metadata(ole)
     except OSError as error:  # olefile raises OSError for a damaged compound file
         raise ConnectorError(path, ErrorCategory.CORRUPT, f"damaged OLE file: {error}") from error
     try:
