@@ -137,5 +137,5 @@ class Collection:
                 for chunk_id, text, meta in self.store.chunks()
             )
         # The SQLite index of earlier versions, now rebuilt in tantivy.
-        self.lexical_path.with_suffix(".sqlite3").unlink(missing_ok=True)
+        (self.lexical_path.parent / f"{self.name}.sqlite3").unlink(missing_ok=True)
         return index
