@@ -2,6 +2,7 @@
 
     IngestError
     ├── ConfigError             config.yaml or an option is wrong (the CLI exits 2)
+    │   └── FilterError               a `where` metadata filter that is not a valid filter
     ├── ModelError              a model cannot be found or loaded
     ├── EmbeddingError          a batch could not be embedded (permanent)
     │   ├── TransientEmbeddingError   worth retrying: rate limit, timeout, connection reset
@@ -25,6 +26,10 @@ class IngestError(Exception):
 
 class ConfigError(IngestError):
     """Bad configuration: the message names the key and what is allowed."""
+
+
+class FilterError(ConfigError):
+    """A ``where`` metadata filter with an unknown operator or a malformed clause."""
 
 
 class ModelError(IngestError):

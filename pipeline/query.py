@@ -161,7 +161,7 @@ class Retriever:
         self.stage.warm_up()  # only now: a query that needs no vector loads no model
         if not isinstance(self.embedder, ByLanguageEmbedder):
             vectors = self.stage.run([texts[i] for i in wanted], is_query=True)
-            for i, hits in zip(wanted, self.store.search_many(vectors, depth, where, with_text=False, with_metadata=False)):
+            for i, hits in zip(wanted, self._nearest(vectors, depth, where)):
                 rankings[i] = {hit["id"]: hit["score"] for hit in hits}
             return rankings
         # A by-language model: every member that covers a query's language searches its own chunks
@@ -173,15 +173,41 @@ class Retriever:
                 continue
             stage = EmbedStage(embedder=self.embedder.members[member], retry=self.settings.retry)
             vectors = stage.run([texts[i] for i in queries], is_query=True)
-            searched = self.store.search_many(
-                vectors, depth, self._within(member, where), with_text=False, with_metadata=False
-            )
+            searched = self._nearest(vectors, depth, self._within(member, where))
             for i, hits in zip(queries, searched):
                 per_member.setdefault(i, []).append({hit["id"]: hit["score"] for hit in hits})
                 cosines.setdefault(i, {}).update((hit["id"], hit["score"]) for hit in hits)
         for i, lists in per_member.items():
             rankings[i] = lists[0] if len(lists) == 1 else fuse(lists, [1.0] * len(lists), depth, self.settings.retrieval.rrf_k)
         return rankings
+
+    def _nearest(self, vectors: Any, depth: int, where: dict[str, Any] | None) -> list[list[dict[str, Any]]]:
+        """The ``depth`` nearest chunks to each vector that pass ``where``: ids and cosines.
+
+        Chroma applies a ``where`` by selecting every matching id from its metadata before the
+        vector search, which takes a second a query at 400,000 chunks. So a few times ``depth`` are
+        asked for unfiltered, their metadata fetched by id and the filter applied here; only a
+        query whose candidates do not yield ``depth`` matches (a filter that keeps few chunks) is
+        asked again with Chroma's own filter.
+        """
+        plain = {"with_text": False, "with_metadata": False}
+        if not where:
+            return self.store.search_many(vectors, depth, None, **plain)
+        asked = depth * _FILTERED_DEPTH_FACTOR // 2
+        wide = self.store.search_many(vectors, asked, None, **plain)
+        candidates = list(dict.fromkeys(hit["id"] for hits in wide for hit in hits))
+        metadata = self.store.fetch(candidates, with_text=False) if candidates else {}
+        found = [
+            [hit for hit in hits if hit["id"] in metadata and matches(where, metadata[hit["id"]][1])][:depth]
+            for hits in wide
+        ]
+        # Fewer than asked came back: the whole collection was seen, and what passed is all there is.
+        short = [row for row, hits in enumerate(found) if len(hits) < depth and len(wide[row]) >= asked]
+        if short:
+            again = self.store.search_many(vectors[short], depth, where, **plain)
+            for row, hits in zip(short, again):
+                found[row] = hits
+        return found
 
     def _plan(self, text: str, mode: str) -> FusionPlan:
         """The query's plan, with the weights of the model that embeds its language."""

@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pipeline.errors import ConfigError
+from pipeline.errors import FilterError
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "$eq": operator.eq, "$ne": operator.ne, "$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt,
@@ -24,9 +24,9 @@ _MISSING_MATCHES = {"$ne", "$nin"}
 
 
 def matches(where: Mapping[str, Any], metadata: Mapping[str, Any]) -> bool:
-    """Whether ``metadata`` passes the filter; a malformed filter raises ConfigError."""
+    """Whether ``metadata`` passes the filter; a malformed filter raises FilterError."""
     if not isinstance(where, Mapping) or len(where) != 1:
-        raise ConfigError(f"a where filter takes one key or operator (several: combine them with $and), got {where!r}")
+        raise FilterError(f"where: a filter takes one key or operator (several: combine them with $and), got {where!r}")
     ((key, condition),) = where.items()
     return _clause(key, condition, metadata)
 
@@ -34,20 +34,20 @@ def matches(where: Mapping[str, Any], metadata: Mapping[str, Any]) -> bool:
 def _clause(key: str, condition: Any, metadata: Mapping[str, Any]) -> bool:
     if key in ("$and", "$or"):
         if not isinstance(condition, list) or not condition:
-            raise ConfigError(f"{key} takes a non-empty list of filters, got {condition!r}")
+            raise FilterError(f"where: {key} takes a non-empty list of filters, got {condition!r}")
         results = (matches(part, metadata) for part in condition)
         return all(results) if key == "$and" else any(results)
     if key.startswith("$"):
-        raise ConfigError(f"unknown filter operator {key!r} (allowed: $and, $or, or a metadata key)")
+        raise FilterError(f"where: unknown filter operator {key!r} (allowed: $and, $or, or a metadata key)")
     if not isinstance(condition, Mapping):
         condition = {"$eq": condition}
     if len(condition) != 1:
-        raise ConfigError(f"the filter on {key!r} needs exactly one operator, got {dict(condition)!r}")
+        raise FilterError(f"where: the filter on {key!r} needs exactly one operator, got {dict(condition)!r}")
     ((op, expected),) = condition.items()
     if op not in _COMPARE:
-        raise ConfigError(f"unknown filter operator {op!r} on {key!r} (allowed: {', '.join(_COMPARE)})")
-    if op in ("$in", "$nin") and not isinstance(expected, list):
-        raise ConfigError(f"{op} on {key!r} takes a list, got {expected!r}")
+        raise FilterError(f"where: unknown filter operator {op!r} on {key!r} (allowed: {', '.join(_COMPARE)})")
+    if op in ("$in", "$nin") and (not isinstance(expected, list) or not expected):
+        raise FilterError(f"where: {op} on {key!r} takes a non-empty list, got {expected!r}")
     if key not in metadata:
         return op in _MISSING_MATCHES
     try:

@@ -22,7 +22,7 @@ from chromadb.api.types import validate_where
 from chromadb.errors import InvalidArgumentError
 
 from pipeline.config import SEARCH_MODES, Settings
-from pipeline.errors import ConfigError, IngestError
+from pipeline.errors import ConfigError, FilterError, IngestError
 from pipeline.paths import readable_path
 from pipeline.query import Hit, Retriever
 from pipeline.serve.files import FILE_STATUSES, FilePage, list_files
@@ -220,8 +220,9 @@ class SearchService:
 
 
 def _filter_error(error: Exception, where: dict[str, Any] | None) -> Exception:
-    """Chroma refuses a filter its validator let through with ValueError or InvalidArgumentError."""
-    if where is not None and isinstance(error, (ValueError, InvalidArgumentError)):
+    """Chroma refuses a filter its validator let through with ValueError or InvalidArgumentError; the
+    query API's own filtering of candidates with FilterError."""
+    if where is not None and isinstance(error, (ValueError, InvalidArgumentError, FilterError)):
         return BadFilter(f"'where' is not a filter Chroma accepts: {error}")
     return error
 

@@ -38,7 +38,8 @@ def test_every_operator_agrees_with_chroma(tmp_path):
 
 
 @pytest.mark.parametrize("where", [{}, {"$xor": []}, {"page": {"$between": [1, 2]}}, {"page": {"$in": 3}},
-                                   {"$and": "pdf"}, {"page": {"$gt": 1, "$lt": 5}}, {"file_type": "pdf", "page": 1}])
+                                   {"$and": "pdf"}, {"page": {"$gt": 1, "$lt": 5}}, {"file_type": "pdf", "page": 1},
+                                   {"page": {"$in": []}}])
 def test_a_malformed_filter_is_a_clear_error(where):
     with pytest.raises(ConfigError):
         matches(where, METADATA[0])
