@@ -130,12 +130,13 @@ class Collection:
         tokenizer (a store from before the index existed, say). Call with the store's lock held."""
         index = LexicalIndex(self.lexical_path, tokenizer_fingerprint=self.tokenizer.fingerprint)
         if not index.is_current:
-            if self.store.count():
-                log.warning("building the lexical index of '%s' from its %d stored chunks", self.name, self.store.count())
+            stored = self.store.count()
+            if stored:
+                log.warning("building the lexical index of '%s' from its %d stored chunks", self.name, stored)
             index.rebuild(
                 IndexedChunk(chunk_id, str(meta.get("doc_id", "")), self.tokenizer.term_counts(text))
                 for chunk_id, text, meta in self.store.chunks()
             )
-        # The SQLite index of earlier versions, now rebuilt in tantivy.
-        (self.lexical_path.parent / f"{self.name}.sqlite3").unlink(missing_ok=True)
+            # The SQLite index of earlier versions, now rebuilt in tantivy.
+            (self.lexical_path.parent / f"{self.name}.sqlite3").unlink(missing_ok=True)
         return index
